@@ -1,0 +1,53 @@
+"""The `asr-bench` command: one sub-command per pipeline stage.
+
+Each sub-command lives in its own module exposing `add_parser(subparsers)`, which
+registers the parser and sets `func` to the handler; this file only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from asr_bench.errors import AsrBenchError
+
+# Modules of asr_bench.cli, in the order the pipeline runs.
+COMMAND_MODULES = [
+    "prepare",
+    "split",
+    "featurize",
+    "train",
+    "decode",
+    "report",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asr-bench",
+        description="wav2vec 1.0 versus log-mel features for ASR: prepare, featurize, pretrain, train, decode, report.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"asr_bench.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        return int(args.func(args) or 0)
+    except AsrBenchError as exc:
+        print(f"asr-bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

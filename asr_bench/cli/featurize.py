@@ -1,0 +1,36 @@
+"""`asr-bench featurize`: fill the feature cache for manifests ahead of training (e.g. wav2vec on a GPU box)."""
+
+from __future__ import annotations
+
+import argparse
+
+from asr_bench.cli.common import add_config_arguments, config_from_args
+from asr_bench.data.manifest import read_manifest
+from asr_bench.features.featurize import FeatureConfig, featurize_manifest
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "featurize",
+        help="compute and cache log-mel or wav2vec features for manifests",
+        description="Compute features for each manifest into the on-disk cache (keyed by manifest content and "
+        "feature config, so a changed config never reuses stale features). Config keys: kind, cache_dir, "
+        "logmel.*, wav2vec.{checkpoint,representation,chunk_samples,device}.",
+    )
+    parser.add_argument("--manifest", "-m", action="append", required=True, help="JSONL manifest (repeatable)")
+    parser.add_argument("--features", choices=["logmel", "wav2vec"], help="shortcut for kind=...")
+    parser.add_argument("--checkpoint", help="wav2vec checkpoint (ours or fairseq's); shortcut for wav2vec.checkpoint=...")
+    add_config_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.features:
+        args.overrides = [f"kind={args.features}", *args.overrides]
+    if args.checkpoint:
+        args.overrides = [f"wav2vec.checkpoint={args.checkpoint}", *args.overrides]
+    config = config_from_args(FeatureConfig, args)
+    for manifest in args.manifest:
+        store = featurize_manifest(read_manifest(manifest), config, description=f"featurize {manifest}")
+        print(f"{manifest}: {len(store)} utterances, dim {store.dim} -> {store.path}")
+    return 0

@@ -1,0 +1,26 @@
+"""`asr-bench train`: train a wav2letter CTC acoustic model on cached features."""
+
+from __future__ import annotations
+
+import argparse
+
+from asr_bench.cli.common import add_config_arguments, config_from_args
+from asr_bench.tasks.train_ctc import TrainConfig, train
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a CTC acoustic model (log-mel or wav2vec features)",
+        description="Train a wav2letter-style CTC model. Config sections: out_dir, seed, data.*, features.*, "
+        "model.*, optim.*, trainer.* (see recipes/librispeech/conf/). Re-running resumes from "
+        "<out_dir>/checkpoints/last.ckpt. Multi-GPU: trainer.strategy=ddp trainer.devices=N.",
+    )
+    add_config_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out_dir = train(config_from_args(TrainConfig, args))
+    print(f"trained: {out_dir}/checkpoints")
+    return 0

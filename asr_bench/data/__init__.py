@@ -1,0 +1,1 @@
+"""Audio I/O, manifests, corpus preparation, splits and token sets."""

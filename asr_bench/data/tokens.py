@@ -1,0 +1,98 @@
+"""Token sets for CTC: letters for LibriSpeech/WSJ, phones for TIMIT.
+
+Index 0 is always the CTC blank, so models, losses and decoders agree without
+passing the blank index around.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from asr_bench.errors import AsrBenchError
+
+BLANK = "<blank>"
+WORD_BOUNDARY = "|"
+LETTERS = tuple("abcdefghijklmnopqrstuvwxyz'")
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, keep letters and apostrophes, collapse whitespace: LibriSpeech's own normalisation."""
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"[^a-z' ]+", " ", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """An ordered symbol inventory; `symbols[0]` is the CTC blank."""
+
+    symbols: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.symbols or self.symbols[0] != BLANK:
+            raise AsrBenchError(f"token set must start with the CTC blank {BLANK!r}")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise AsrBenchError("token set has duplicate symbols")
+
+    @property
+    def blank_index(self) -> int:
+        return 0
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def index(self, symbol: str) -> int:
+        return self._lookup[symbol]
+
+    @cached_property
+    def _lookup(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.symbols)}
+
+    def encode_symbols(self, symbols: list[str]) -> list[int]:
+        lookup = self._lookup
+        unknown = sorted({s for s in symbols if s not in lookup})
+        if unknown:
+            raise AsrBenchError(f"symbols {unknown} are not in the token set")
+        return [lookup[s] for s in symbols]
+
+    def decode_indices(self, indices: list[int]) -> list[str]:
+        return [self.symbols[i] for i in indices]
+
+
+@dataclass(frozen=True)
+class LetterTokenizer:
+    """Text <-> letter tokens, with `|` between words (the wav2letter convention)."""
+
+    tokens: TokenSet = TokenSet((BLANK, WORD_BOUNDARY, *LETTERS))
+
+    def encode(self, text: str) -> list[int]:
+        words = normalize_text(text).split()
+        if not words:
+            raise AsrBenchError(f"transcript {text!r} has no letters to train on")
+        return self.tokens.encode_symbols(list(WORD_BOUNDARY.join(words)))
+
+    def decode(self, indices: list[int]) -> str:
+        """Join tokens back to words; repeated or leading/trailing boundaries collapse."""
+        chars = "".join(self.tokens.decode_indices([i for i in indices if i != self.tokens.blank_index]))
+        return " ".join(word for word in chars.split(WORD_BOUNDARY) if word)
+
+
+@dataclass(frozen=True)
+class PhoneTokenizer:
+    """Phone sequences <-> tokens, for phone recognition (TIMIT, speechocean762)."""
+
+    tokens: TokenSet
+
+    @classmethod
+    def from_phones(cls, phones: list[str]) -> "PhoneTokenizer":
+        return cls(TokenSet((BLANK, *sorted(set(phones)))))
+
+    def encode(self, phones: list[str]) -> list[int]:
+        if not phones:
+            raise AsrBenchError("empty phone sequence")
+        return self.tokens.encode_symbols(phones)
+
+    def decode(self, indices: list[int]) -> str:
+        return " ".join(self.tokens.decode_indices([i for i in indices if i != self.tokens.blank_index]))

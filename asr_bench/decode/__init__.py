@@ -1,0 +1,1 @@
+"""CTC decoding: greedy, and lexicon + KenLM beam search; LM building and LM-weight tuning."""

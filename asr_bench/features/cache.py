@@ -1,0 +1,123 @@
+"""On-disk feature cache: one memory-mapped float16 matrix per (manifest, feature config).
+
+All frames of all utterances are concatenated along time in `features.f16`, with
+`index.json` giving each utterance's frame offset and count. A memory map makes
+random access by utterance id cheap from any number of DataLoader workers, and the
+cache directory name is a hash of the manifest's content and the feature config, so
+a changed config or manifest can never read stale features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from asr_bench.data.manifest import Utterance
+from asr_bench.errors import AsrBenchError
+
+FEATURES_FILE = "features.f16"
+INDEX_FILE = "index.json"
+META_FILE = "meta.json"
+
+
+def cache_key(utterances: Sequence[Utterance], feature_config: dict[str, Any]) -> str:
+    """Hash of what determines the features: each utterance's id, audio path and duration, and the config."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(feature_config, sort_keys=True, default=str).encode())
+    for utt in utterances:
+        digest.update(f"{utt.id}\t{utt.audio}\t{utt.duration:.6f}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+class FeatureStore:
+    """Read-only view of a finished cache entry: `store[utt_id]` -> float32 tensor (num_frames, dim)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not (self.path / META_FILE).is_file():
+            raise AsrBenchError(f"{self.path}: not a complete feature cache (no {META_FILE}); run featurize first")
+        self.meta: dict[str, Any] = json.loads((self.path / META_FILE).read_text())
+        index = json.loads((self.path / INDEX_FILE).read_text())
+        self.index: dict[str, tuple[int, int]] = {k: (int(v[0]), int(v[1])) for k, v in index.items()}
+        self.dim: int = int(self.meta["dim"])
+        self._matrix: np.memmap | None = None  # opened lazily, so each worker process maps it itself
+
+    @property
+    def matrix(self) -> np.memmap:
+        if self._matrix is None:
+            total = int(self.meta["total_frames"])
+            self._matrix = np.memmap(self.path / FEATURES_FILE, dtype=np.float16, mode="r", shape=(total, self.dim))
+        return self._matrix
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_matrix"] = None
+        return state
+
+    def __contains__(self, utt_id: str) -> bool:
+        return utt_id in self.index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def num_frames(self, utt_id: str) -> int:
+        return self.index[utt_id][1]
+
+    def __getitem__(self, utt_id: str) -> torch.Tensor:
+        try:
+            offset, count = self.index[utt_id]
+        except KeyError:
+            raise AsrBenchError(f"{self.path}: no features for utterance {utt_id!r}") from None
+        return torch.from_numpy(np.asarray(self.matrix[offset : offset + count], dtype=np.float32))
+
+
+def featurize_to_cache(
+    cache_root: str | Path,
+    utterances: Sequence[Utterance],
+    feature_config: dict[str, Any],
+    extract: Callable[[Utterance], torch.Tensor],
+    description: str = "featurize",
+    progress: bool = True,
+) -> FeatureStore:
+    """Compute features for every utterance unless an identical cache entry already exists.
+
+    `extract` maps an utterance to a (num_frames, dim) tensor. Work is written into a
+    temporary directory and renamed on completion, so an interrupted run leaves no
+    half-written entry that a later run could mistake for a finished one.
+    """
+    if not utterances:
+        raise AsrBenchError("nothing to featurize: the manifest is empty")
+    final = Path(cache_root) / cache_key(utterances, feature_config)
+    if (final / META_FILE).is_file():
+        return FeatureStore(final)
+    tmp = final.with_name(final.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    index: dict[str, list[int]] = {}
+    offset, dim = 0, None
+    with (tmp / FEATURES_FILE).open("wb") as sink:
+        for utt in tqdm(utterances, desc=description, unit="utt", disable=not progress):
+            features = extract(utt).detach().to("cpu", torch.float32)
+            if features.ndim != 2 or features.shape[0] == 0:
+                raise AsrBenchError(f"{utt.audio}: features for {utt.id} have shape {tuple(features.shape)}")
+            if dim is None:
+                dim = int(features.shape[1])
+            elif features.shape[1] != dim:
+                raise AsrBenchError(f"{utt.id}: feature dim {features.shape[1]} != {dim}")
+            sink.write(features.numpy().astype(np.float16).tobytes())
+            index[utt.id] = [offset, int(features.shape[0])]
+            offset += int(features.shape[0])
+    (tmp / INDEX_FILE).write_text(json.dumps(index))
+    meta = {"dim": dim, "total_frames": offset, "num_utterances": len(index), "config": feature_config}
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return FeatureStore(final)

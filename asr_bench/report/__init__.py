@@ -1,0 +1,1 @@
+"""Metrics, run provenance, result tables, plots and the paper's reference numbers."""

@@ -1,0 +1,1 @@
+"""LightningModules and DataModules: wav2vec pretraining and CTC acoustic-model training."""

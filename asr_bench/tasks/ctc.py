@@ -1,0 +1,110 @@
+"""CTC acoustic-model training as a LightningModule: loss, optimiser, schedule, validation WER.
+
+The Trainer owns devices, precision, DDP and checkpoints; this module owns only the
+model, the CTC loss and the metrics. Validation error counts are summed across DDP
+ranks before dividing, so the reported WER is the corpus WER, not a mean of rank means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from asr_bench.decode.greedy import greedy_batch
+from asr_bench.models.wav2letter import Wav2Letter
+from asr_bench.report.metrics import error_counts
+from asr_bench.tasks.ctc_data import CTCBatch, Tokenizer
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9  # sgd only
+    warmup_steps: int = 200
+    schedule: Literal["cosine", "constant"] = "cosine"
+    min_lr_ratio: float = 0.05  # cosine decays to lr * min_lr_ratio
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float, cosine: bool) -> float:
+    """LR multiplier: linear warm-up from 0, then cosine decay to `min_ratio` (or flat)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if not cosine or total_steps <= warmup_steps:
+        return 1.0
+    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class CTCTask(pl.LightningModule):
+    def __init__(self, model: Wav2Letter, tokenizer: Tokenizer, optim: OptimConfig, hparams: dict[str, Any]) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.optim = optim
+        # The full run config travels inside every checkpoint, so decoding needs nothing else.
+        self.save_hyperparameters(hparams)
+        self._val_counts = torch.zeros(4, dtype=torch.long)
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, dim, frames) -> log-probs (batch, out_frames, tokens) and their lengths."""
+        return self.model(features), self.model.output_lengths(lengths)
+
+    def _loss(self, batch: CTCBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        log_probs, lengths = self(batch.features, batch.feature_lengths)
+        loss = F.ctc_loss(
+            log_probs.transpose(0, 1).float(),
+            batch.targets,
+            lengths,
+            batch.target_lengths,
+            blank=self.tokenizer.tokens.blank_index,
+            reduction="mean",
+            zero_infinity=True,
+        )
+        return loss, log_probs, lengths
+
+    def training_step(self, batch: CTCBatch, batch_idx: int) -> torch.Tensor:
+        loss, _, _ = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch.ids))
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=len(batch.ids))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_counts = torch.zeros(4, dtype=torch.long)
+
+    def validation_step(self, batch: CTCBatch, batch_idx: int) -> None:
+        loss, log_probs, lengths = self._loss(batch)
+        self.log("valid/loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch.ids))
+        hypotheses = [self.tokenizer.decode(ids) for ids in greedy_batch(log_probs.float().cpu(), lengths.cpu())]
+        word_edits, words = error_counts(batch.references, hypotheses, "word")
+        char_edits, chars = error_counts(batch.references, hypotheses, "char")
+        self._val_counts += torch.tensor([word_edits, words, char_edits, chars])
+
+    def on_validation_epoch_end(self) -> None:
+        # Summed over ranks, so every rank logs the same corpus-level figure.
+        counts = self.trainer.strategy.reduce(self._val_counts.to(self.device), reduce_op="sum")
+        if counts[1] > 0:
+            self.log("valid/wer", 100.0 * counts[0].float() / counts[1], prog_bar=True)
+            self.log("valid/cer", 100.0 * counts[2].float() / counts[3], prog_bar=True)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        if self.optim.name == "adamw":
+            optimizer = torch.optim.AdamW(self.parameters(), lr=self.optim.lr, weight_decay=self.optim.weight_decay)
+        else:
+            optimizer = torch.optim.SGD(
+                self.parameters(), lr=self.optim.lr, momentum=self.optim.momentum, weight_decay=self.optim.weight_decay
+            )
+        total = int(self.trainer.estimated_stepping_batches)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: warmup_cosine(
+                step, self.optim.warmup_steps, total, self.optim.min_lr_ratio, self.optim.schedule == "cosine"
+            ),
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

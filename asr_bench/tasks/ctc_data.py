@@ -1,0 +1,165 @@
+"""Cached features + transcripts -> length-bucketed, padded batches for CTC training.
+
+Batches are formed from utterances of similar length, up to a budget of feature
+frames, so padding stays small and memory per step is bounded whatever the corpus's
+length distribution. The batch order is reshuffled every epoch from (seed, epoch),
+and under DDP each rank takes every world_size-th batch (so the Trainer runs with
+`use_distributed_sampler=False`: the sharding is already done here).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from asr_bench.data.manifest import Utterance
+from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer
+from asr_bench.errors import AsrBenchError
+from asr_bench.features.cache import FeatureStore
+
+Tokenizer = LetterTokenizer | PhoneTokenizer
+
+
+@dataclass
+class CTCBatch:
+    """features (batch, dim, frames), targets (batch, max_target) padded with 0, and the true lengths."""
+
+    ids: list[str]
+    features: torch.Tensor
+    feature_lengths: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    references: list[str]
+
+
+class CTCDataset(Dataset):
+    def __init__(self, utterances: Sequence[Utterance], store: FeatureStore, tokenizer: Tokenizer) -> None:
+        missing = [u.id for u in utterances if u.id not in store]
+        if missing:
+            raise AsrBenchError(f"{store.path}: no features for {len(missing)} utterance(s), e.g. {missing[0]!r}")
+        self.utterances = list(utterances)
+        self.store = store
+        self.tokenizer = tokenizer
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def reference(self, utt: Utterance) -> str:
+        """The scoring reference: normalised words, or the phone string."""
+        if isinstance(self.tokenizer, PhoneTokenizer):
+            if utt.phones is None:
+                raise AsrBenchError(f"utterance {utt.id} has no phones but the token set is phones")
+            return " ".join(utt.phones)
+        return self.tokenizer.decode(self.tokenizer.encode(utt.text))
+
+    def targets(self, utt: Utterance) -> list[int]:
+        if isinstance(self.tokenizer, PhoneTokenizer):
+            return self.tokenizer.encode(list(utt.phones or []))
+        return self.tokenizer.encode(utt.text)
+
+    def __getitem__(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor, str]:
+        utt = self.utterances[index]
+        return utt.id, self.store[utt.id], torch.tensor(self.targets(utt), dtype=torch.long), self.reference(utt)
+
+    def num_frames(self, index: int) -> int:
+        return self.store.num_frames(self.utterances[index].id)
+
+
+def collate(items: list[tuple[str, torch.Tensor, torch.Tensor, str]]) -> CTCBatch:
+    ids, features, targets, references = zip(*items)
+    feature_lengths = torch.tensor([f.shape[0] for f in features])
+    target_lengths = torch.tensor([t.shape[0] for t in targets])
+    padded = torch.nn.utils.rnn.pad_sequence(list(features), batch_first=True).transpose(1, 2)
+    padded_targets = torch.nn.utils.rnn.pad_sequence(list(targets), batch_first=True)
+    return CTCBatch(list(ids), padded.contiguous(), feature_lengths, padded_targets, target_lengths, list(references))
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of similar-length utterances holding at most `max_frames` padded frames each."""
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        max_frames: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if max_frames < max(lengths):
+            raise AsrBenchError(f"max_frames={max_frames} is below the longest utterance ({max(lengths)} frames)")
+        self.shuffle, self.seed, self.rank, self.world_size = shuffle, seed, rank, world_size
+        self.epoch = 0
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        self.batches: list[list[int]] = []
+        batch: list[int] = []
+        for index in order:
+            # The batch is padded to its longest (= latest, as sorted) member.
+            if batch and (len(batch) + 1) * lengths[index] > max_frames:
+                self.batches.append(batch)
+                batch = []
+            batch.append(index)
+        if batch:
+            self.batches.append(batch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _epoch_batches(self) -> list[list[int]]:
+        batches = list(self.batches)
+        if self.shuffle:
+            random.Random(self.seed + self.epoch).shuffle(batches)
+        # Every rank must see the same number of batches, or DDP hangs at the last step.
+        per_rank = -(-len(batches) // self.world_size)
+        batches += batches[: per_rank * self.world_size - len(batches)]
+        return batches[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from self._epoch_batches()
+
+    def __len__(self) -> int:
+        return -(-len(self.batches) // self.world_size)
+
+
+class CTCDataModule(pl.LightningDataModule):
+    """Train/valid datasets over cached features; bucketing is by feature frames."""
+
+    def __init__(
+        self,
+        train: CTCDataset,
+        valid: CTCDataset | None,
+        max_frames_per_batch: int,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.train, self.valid = train, valid
+        self.max_frames_per_batch = max_frames_per_batch
+        self.num_workers = num_workers
+        self.seed = seed
+
+    def _loader(self, dataset: CTCDataset, shuffle: bool) -> DataLoader:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        lengths = [dataset.num_frames(i) for i in range(len(dataset))]
+        # Lightning calls `set_epoch` on the batch sampler at the start of every epoch.
+        sampler = BucketBatchSampler(lengths, self.max_frames_per_batch, shuffle, self.seed, rank, world)
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+            persistent_workers=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        if self.valid is None:
+            return []  # type: ignore[return-value]
+        return self._loader(self.valid, shuffle=False)
