@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# LibriSpeech recipe: log-mel vs wav2vec features for a CTC letter model, with greedy and 4-gram LM decoding.
+#
+#   recipes/librispeech/run.sh --corpus-dir ../shared/data/librispeech-mini/LibriSpeech [--stage N] [--stop-stage M]
+#
+# Stages (each idempotent; outputs under --exp-dir):
+#   1 prepare     OpenSLR layout (or a Hugging Face copy saved to disk) -> JSONL manifests
+#   2 split       speaker-disjoint train/dev/test (2 F + 2 M speakers held out) and nested labelled subsets
+#   3 lm          4-gram KenLM on training transcripts (dev/test sentences excluded) + lexicon
+#   4 logmel      log-mel features -> acoustic model
+#   5 decode      log-mel model: greedy and lexicon+LM beam search (LM weights tuned on dev)
+#   6 pretrain    wav2vec on all training audio (unlabelled)
+#   7 wav2vec     wav2vec features -> acoustic model
+#   8 decode      wav2vec model: greedy and beam search
+#   9 report      results table (Markdown/CSV/JSON) and plots
+# Extra KEY=VALUE arguments after `--` override the acoustic-model configs (e.g. -- trainer.max_epochs=3).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+corpus_dir=""
+exp_dir="$here/exp"
+stage=1
+stop_stage=9
+seed=0
+source_split=train-clean-5          # the corpus split to divide into train/dev/test by speaker
+subset_hours=10min,30min,1h,2h      # nested labelled subsets of train, for the labelled-data sweep
+wav2vec_pretrain_conf="$here/conf/wav2vec_pretrain.yaml"
+asr="${ASR_BENCH:-$root/.venv/bin/asr-bench}"
+overrides=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --corpus-dir) corpus_dir=$2; shift 2 ;;
+        --exp-dir) exp_dir=$2; shift 2 ;;
+        --stage) stage=$2; shift 2 ;;
+        --stop-stage) stop_stage=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --source-split) source_split=$2; shift 2 ;;
+        --subset-hours) subset_hours=$2; shift 2 ;;
+        --pretrain-config) wav2vec_pretrain_conf=$2; shift 2 ;;
+        --) shift; overrides=("$@"); break ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+log() { echo "[$(date +%H:%M:%S)] stage $*"; }
+
+data="$exp_dir/data"
+features="$exp_dir/features"
+mkdir -p "$exp_dir"
+SECONDS=0
+
+if run_stage 1; then
+    [ -n "$corpus_dir" ] || { echo "--corpus-dir is required for stage 1" >&2; exit 2; }
+    log "1: prepare $corpus_dir"
+    "$asr" prepare librispeech --corpus-dir "$corpus_dir" --out-dir "$data/corpus"
+fi
+
+if run_stage 2; then
+    log "2: speaker-disjoint split and labelled subsets"
+    "$asr" split --manifest "$data/corpus/$source_split.jsonl" --out-dir "$data" --seed "$seed" \
+        --subset-hours "$subset_hours"
+fi
+
+if run_stage 3; then
+    log "3: 4-gram LM on training transcripts"
+    "$asr" lm build --order 4 --out "$exp_dir/lm" \
+        --train-manifest "$data/train.jsonl" --exclude-manifest "$data/dev.jsonl" --exclude-manifest "$data/test.jsonl"
+fi
+
+train_model() {  # name config [extra overrides...]
+    local name=$1 conf=$2; shift 2
+    "$asr" train -c "$conf" out_dir="$exp_dir/$name" seed="$seed" features.cache_dir="$features" \
+        data.train_manifest="$data/train.jsonl" data.valid_manifest="$data/dev.jsonl" "$@" "${overrides[@]}"
+}
+
+decode_both() {  # name
+    "$asr" decode --run-dir "$exp_dir/$1" -m dev="$data/dev.jsonl" -m test="$data/test.jsonl" \
+        --lm "$exp_dir/lm" --tune-on dev
+}
+
+if run_stage 4; then
+    log "4: log-mel acoustic model"
+    train_model logmel "$here/conf/acoustic_model.yaml"
+fi
+if run_stage 5; then
+    log "5: decode log-mel model"
+    decode_both logmel
+fi
+if run_stage 6; then
+    log "6: wav2vec pretraining on the training audio"
+    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$exp_dir/wav2vec" seed="$seed" \
+        data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
+fi
+if run_stage 7; then
+    log "7: wav2vec acoustic model"
+    train_model wav2vec "$here/conf/acoustic_model.yaml" features.kind=wav2vec \
+        features.wav2vec.checkpoint="$exp_dir/wav2vec/checkpoints/last.ckpt"
+fi
+if run_stage 8; then
+    log "8: decode wav2vec model"
+    decode_both wav2vec
+fi
+if run_stage 9; then
+    log "9: report"
+    runs=()
+    for name in logmel wav2vec; do [ -f "$exp_dir/$name/results.json" ] && runs+=("$exp_dir/$name"); done
+    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech
+fi
+echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"
