@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from asr_bench.data.manifest import Utterance
+
 REAL_MINI = Path("librispeech-mini") / "LibriSpeech"
 
 
@@ -39,3 +41,11 @@ def build_openslr_tree(
     speakers = {s for group in splits.values() for s in group}
     (corpus / "SPEAKERS.TXT").write_text(header + "\n".join(speaker_lines(shared_data, speakers)) + "\n")
     return used
+
+
+def shortest_ci_utterances(rows: list[dict[str, str]], shared_data: Path, count: int) -> list[Utterance]:
+    shortest = sorted(rows, key=lambda r: float(r["duration_s"]))[:count]
+    return [
+        Utterance(r["utt_id"], str(shared_data / "ci" / r["path"]), float(r["duration_s"]), r["speaker"], r["text"])
+        for r in shortest
+    ]

@@ -9,26 +9,19 @@ import torch
 import yaml
 
 from asr_bench.config import load_config
-from asr_bench.data.manifest import Utterance, write_manifest
+from asr_bench.data.manifest import write_manifest
 from asr_bench.decode.greedy import greedy_indices
 from asr_bench.decode.run import decode_greedy
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.wav2letter import ConvLayer, Wav2Letter, Wav2LetterConfig
-from asr_bench.tasks.ctc import warmup_cosine
-from asr_bench.tasks.ctc_data import BucketBatchSampler
+from asr_bench.tasks.optim import warmup_cosine
+from asr_bench.tasks.batching import BucketBatchSampler
 from asr_bench.tasks.train_ctc import TrainConfig, load_acoustic_model, train
-
-
-def few_utterances(rows: list[dict[str, str]], shared_data: Path, count: int) -> list[Utterance]:
-    shortest = sorted(rows, key=lambda r: float(r["duration_s"]))[:count]
-    return [
-        Utterance(r["utt_id"], str(shared_data / "ci" / r["path"]), float(r["duration_s"]), r["speaker"], r["text"])
-        for r in shortest
-    ]
+from corpus_fixtures import shortest_ci_utterances
 
 
 def test_tiny_model_overfits_real_utterances(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
-    manifest = write_manifest(tmp_path / "few.jsonl", few_utterances(ci_librispeech_rows, shared_data, 4))
+    manifest = write_manifest(tmp_path / "few.jsonl", shortest_ci_utterances(ci_librispeech_rows, shared_data, 4))
     config_file = tmp_path / "conf.yaml"
     config_file.write_text(
         yaml.safe_dump(

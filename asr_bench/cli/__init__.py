@@ -17,6 +17,8 @@ from asr_bench.errors import AsrBenchError
 COMMAND_MODULES = [
     "prepare",
     "split",
+    "lm",
+    "pretrain",
     "featurize",
     "train",
     "decode",

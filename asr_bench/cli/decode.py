@@ -1,11 +1,14 @@
-"""`asr-bench decode`: run a trained model on a manifest, decode, score, update results.json."""
+"""`asr-bench decode`: run a trained model on manifests, decode greedily and optionally with a lexicon + LM, score."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
-from asr_bench.decode.run import decode_greedy
+from asr_bench.decode.beam import BeamSearchConfig
+from asr_bench.decode.run import decode_beam, decode_greedy, tune_beam
+from asr_bench.errors import AsrBenchError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -13,11 +16,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "decode",
         help="decode and score a manifest with a trained acoustic model",
         description="Decode each manifest with the run's best checkpoint; hypotheses, emissions and metrics go "
-        "under <run-dir>/decode/<split>/ and into <run-dir>/results.json.",
+        "under <run-dir>/decode/<split>/ and into <run-dir>/results.json. Greedy decoding always runs; with --lm "
+        "(or --lexicon-free) beam search follows on the saved emissions, after tuning the LM weight and word "
+        "score on --tune-on's split if given.",
+        epilog="example: asr-bench decode --run-dir exp/logmel -m dev=data/dev.jsonl -m test=data/test.jsonl "
+        "--lm exp/lm --tune-on dev",
     )
     parser.add_argument("--run-dir", required=True, help="training output directory (has checkpoints/)")
     parser.add_argument("--manifest", "-m", action="append", required=True, help="SPLIT=MANIFEST (repeatable)")
     parser.add_argument("--checkpoint", help="checkpoint to use (default: <run-dir>/checkpoints/best.ckpt)")
+    beam = parser.add_argument_group("beam search")
+    defaults = BeamSearchConfig()
+    beam.add_argument("--lm", type=Path, help="LM directory from `asr-bench lm build`: enables lexicon + LM beam search")
+    beam.add_argument("--lexicon-free", action="store_true",
+                      help="beam search over letters with no lexicon and no LM (the word LM cannot score letters)")
+    beam.add_argument("--tune-on", metavar="SPLIT",
+                      help="tune --lm's weight and word score on this decoded split, then decode every split with them")
+    beam.add_argument("--tune-budget", type=int, default=0, metavar="N",
+                      help="tuning by N seeded random draws instead of the 7x5 grid (default 0: grid)")
+    beam.add_argument("--tune-seed", type=int, default=0, help="seed of the random tuning draws (default 0)")
+    beam.add_argument("--beam-size", type=int, default=defaults.beam_size, help=f"default {defaults.beam_size}")
+    beam.add_argument("--lm-weight", type=float, default=defaults.lm_weight,
+                      help=f"LM weight when not tuning (default {defaults.lm_weight})")
+    beam.add_argument("--word-score", type=float, default=defaults.word_score,
+                      help=f"per-word score when not tuning (default {defaults.word_score})")
     parser.set_defaults(func=run)
 
 
@@ -31,9 +53,30 @@ def parse_split(item: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / "checkpoints" / "best.ckpt"
-    for item in args.manifest:
-        split, manifest = parse_split(item)
-        metrics = decode_greedy(checkpoint, manifest, split, run_dir)
-        shown = ", ".join(f"{k.upper()} {v:.2f}" for k, v in metrics.items() if k in ("wer", "cer", "per"))
-        print(f"{split} (greedy): {shown}")
+    splits = dict(parse_split(item) for item in args.manifest)
+    if args.tune_on and args.tune_on not in splits:
+        raise AsrBenchError(f"--tune-on {args.tune_on}: not one of the decoded splits ({', '.join(splits)})")
+    if args.tune_on and (args.lm is None or args.lexicon_free):
+        raise AsrBenchError("--tune-on needs --lm and lexicon decoding: lexicon-free decoding has no LM weight to tune")
+    greedy = {split: decode_greedy(checkpoint, manifest, split, run_dir) for split, manifest in splits.items()}
+    if args.lm is None and not args.lexicon_free:
+        for split, metrics in greedy.items():
+            shown = ", ".join(f"{k.upper()} {v:.2f}" for k, v in metrics.items() if k in ("wer", "cer", "per"))
+            print(f"{split} (greedy): {shown}")
+        return 0
+
+    config = BeamSearchConfig(
+        beam_size=args.beam_size, lm_weight=args.lm_weight, word_score=args.word_score, lexicon_free=args.lexicon_free
+    )
+    tuning = None
+    if args.tune_on:
+        tuning = tune_beam(run_dir, args.tune_on, args.lm, config, args.tune_budget, args.tune_seed)
+        config = replace(config, lm_weight=tuning.lm_weight, word_score=tuning.word_score)
+        print(f"tuned on {args.tune_on} ({tuning.method}, {len(tuning.search)} decodes): "
+              f"lm_weight {tuning.lm_weight:g}, word_score {tuning.word_score:g}, WER {tuning.wer:.2f}")
+    beam = {split: decode_beam(run_dir, split, args.lm, config, args.tune_on, tuning) for split in splits}
+    what = "lexicon-free" if args.lexicon_free else f"LM, lm_weight {config.lm_weight:g}, word_score {config.word_score:g}"
+    print(f"{'split':<8} {'greedy WER':>10} {'beam WER':>10}   (beam {config.beam_size}, {what})")
+    for split in splits:
+        print(f"{split:<8} {greedy[split]['wer']:>10.2f} {beam[split]['wer']:>10.2f}")
     return 0

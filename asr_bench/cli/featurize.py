@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from asr_bench.cli.common import add_config_arguments, config_from_args
 from asr_bench.data.manifest import read_manifest
 from asr_bench.features.featurize import FeatureConfig, featurize_manifest
+from asr_bench.features.h5 import export_fairseq_h5
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--manifest", "-m", action="append", required=True, help="JSONL manifest (repeatable)")
     parser.add_argument("--features", choices=["logmel", "wav2vec"], help="shortcut for kind=...")
     parser.add_argument("--checkpoint", help="wav2vec checkpoint (ours or fairseq's); shortcut for wav2vec.checkpoint=...")
+    parser.add_argument(
+        "--export-h5",
+        metavar="DIR",
+        help="also write fairseq featurizer HDF5 files: DIR/<manifest name>/<utterance id>.h5context",
+    )
     add_config_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -31,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         args.overrides = [f"wav2vec.checkpoint={args.checkpoint}", *args.overrides]
     config = config_from_args(FeatureConfig, args)
     for manifest in args.manifest:
-        store = featurize_manifest(read_manifest(manifest), config, description=f"featurize {manifest}")
+        utterances = read_manifest(manifest)
+        store = featurize_manifest(utterances, config, description=f"featurize {manifest}")
         print(f"{manifest}: {len(store)} utterances, dim {store.dim} -> {store.path}")
+        if args.export_h5:
+            paths = export_fairseq_h5(utterances, store, args.export_h5, Path(manifest).stem)
+            print(f"{manifest}: {len(paths)} HDF5 files -> {paths[0].parent}")
     return 0

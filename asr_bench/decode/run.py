@@ -1,12 +1,14 @@
 """Decode a manifest with a trained acoustic model and score it; results accumulate in the run's results.json.
 
 The acoustic model runs once per split; its emissions (log-probs) are saved, so
-beam search and LM-weight tuning can be repeated without it.
+beam search and LM-weight tuning can be repeated without it (`decode_beam`, `tune_beam`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,11 @@ import torch
 from tqdm import tqdm
 
 from asr_bench.data.manifest import read_manifest
+from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.greedy import greedy_indices
+from asr_bench.decode.lm import LanguageModelDir
+from asr_bench.decode.tune import TuningResult, tune_lm_weights
+from asr_bench.errors import AsrBenchError
 from asr_bench.features.featurize import featurize_manifest
 from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.report.metrics import cer, wer
@@ -104,3 +110,88 @@ def decode_greedy(checkpoint: str | Path, manifest: str | Path, split: str, run_
 
 def write_hypotheses(path: Path, ids: list[str], texts: list[str]) -> None:
     path.write_text("".join(f"{i}\t{t}\n" for i, t in zip(ids, texts)))
+
+
+def read_hypotheses(path: Path) -> dict[str, str]:
+    """`id<TAB>text` lines (as `write_hypotheses` writes them) -> {id: text}, in file order."""
+    texts: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        utt_id, tab, text = line.partition("\t")
+        if not tab:
+            raise AsrBenchError(f"{path}:{number}: expected 'id<TAB>text', got {line!r}")
+        texts[utt_id] = text
+    return texts
+
+
+def load_decoded_split(run_dir: Path, split: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The emissions and references a greedy decode of `split` saved, in utterance order."""
+    out = run_dir / "decode" / split
+    for path in (out / "emissions.pt", out / "ref.txt"):
+        if not path.is_file():
+            raise AsrBenchError(f"{path} does not exist: decode split {split!r} greedily first (asr-bench decode)")
+    emissions: dict[str, torch.Tensor] = torch.load(out / "emissions.pt")
+    references = read_hypotheses(out / "ref.txt")
+    if set(emissions) != set(references):
+        raise AsrBenchError(f"{out}: emissions.pt and ref.txt cover different utterances: decode {split!r} again")
+    return {i: emissions[i] for i in references}, references
+
+
+def tune_beam(
+    run_dir: str | Path, split: str, lm_dir: str | Path, config: BeamSearchConfig, random_budget: int = 0, seed: int = 0
+) -> TuningResult:
+    """Tune lm_weight and word_score on the saved emissions of `split` (see decode/tune.py)."""
+    run_dir = Path(run_dir)
+    emissions, references = load_decoded_split(run_dir, split)
+    return tune_lm_weights(
+        emissions, references, LanguageModelDir(Path(lm_dir)), config,
+        source=f"{run_dir / 'decode' / split / 'emissions.pt'} (split {split!r})",
+        random_budget=random_budget, seed=seed,
+    )
+
+
+def decode_beam(
+    run_dir: str | Path,
+    split: str,
+    lm_dir: str | Path | None,
+    config: BeamSearchConfig,
+    tuned_on: str | None = None,
+    tuning: TuningResult | None = None,
+) -> dict[str, Any]:
+    """Beam-search the saved emissions of `split`; write <split>/beam.hyp and the "beam" entry of results.json.
+
+    Lexicon-free decodes go to beam_lexicon_free.hyp and entry "beam_lexicon_free", so both can sit beside
+    greedy. `tuned_on` names the split the weights were tuned on; its search table is stored with that split.
+    """
+    run_dir = Path(run_dir)
+    emissions, references = load_decoded_split(run_dir, split)
+    if not emissions:
+        raise AsrBenchError(f"{run_dir / 'decode' / split / 'emissions.pt'}: no utterances to decode")
+    num_tokens = next(iter(emissions.values())).shape[-1]
+    decoder = build_decoder(config, LanguageModelDir(Path(lm_dir)) if lm_dir else None, num_tokens)
+    started = time.perf_counter()
+    hypotheses = beam_decode(decoder, emissions)
+    decode_s = time.perf_counter() - started
+    ids = list(references)
+    name = "beam_lexicon_free" if config.lexicon_free else "beam"
+    write_hypotheses(run_dir / "decode" / split / f"{name}.hyp", ids, [hypotheses[i] for i in ids])
+    results_path = run_dir / "results.json"
+    greedy = json.loads(results_path.read_text()).get("splits", {}).get(split, {}).get("greedy", {}) if results_path.is_file() else {}
+    audio_s = float(greedy["audio_hours"]) * 3600 if "audio_hours" in greedy else None
+    entry: dict[str, Any] = {
+        **score([references[i] for i in ids], [hypotheses[i] for i in ids], phones=False),
+        "num_utterances": len(ids),
+        "lm_dir": None if config.lexicon_free or lm_dir is None else str(lm_dir),
+        **dataclasses.asdict(config),
+        "decode_wall_time_s": decode_s,
+        "decode_rtf": decode_s / audio_s if audio_s else None,
+        "tuned_on": tuned_on,
+    }
+    if config.lexicon_free:  # no LM: its weights would only mislead a reader of results.json
+        for unused in ("lm_weight", "word_score", "unk_score"):
+            entry.pop(unused)
+    elif math.isinf(entry["unk_score"]):  # JSON has no -inf; null = words outside the lexicon are never output
+        entry["unk_score"] = None
+    if tuning is not None and split == tuned_on:
+        entry["tuning"] = {"method": tuning.method, "best_wer": tuning.wer, "search": tuning.search}
+    update_results(run_dir, split, name, entry)
+    return entry

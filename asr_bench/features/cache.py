@@ -72,11 +72,19 @@ class FeatureStore:
         return self.index[utt_id][1]
 
     def __getitem__(self, utt_id: str) -> torch.Tensor:
+        return self.read(utt_id)
+
+    def read(self, utt_id: str, start: int = 0, count: int | None = None) -> torch.Tensor:
+        """Rows [start, start + count) of an utterance (all of it by default), touching only those bytes."""
         try:
-            offset, count = self.index[utt_id]
+            offset, total = self.index[utt_id]
         except KeyError:
             raise AsrBenchError(f"{self.path}: no features for utterance {utt_id!r}") from None
-        return torch.from_numpy(np.asarray(self.matrix[offset : offset + count], dtype=np.float32))
+        count = total - start if count is None else count
+        if start < 0 or start + count > total:
+            raise AsrBenchError(f"{self.path}: rows [{start}, {start + count}) outside {utt_id!r} ({total} rows)")
+        rows = self.matrix[offset + start : offset + start + count]
+        return torch.from_numpy(np.asarray(rows, dtype=np.float32))
 
 
 def featurize_to_cache(
@@ -87,11 +95,31 @@ def featurize_to_cache(
     description: str = "featurize",
     progress: bool = True,
 ) -> FeatureStore:
-    """Compute features for every utterance unless an identical cache entry already exists.
+    """Compute features for every utterance, one at a time, unless an identical cache entry already exists.
 
-    `extract` maps an utterance to a (num_frames, dim) tensor. Work is written into a
-    temporary directory and renamed on completion, so an interrupted run leaves no
-    half-written entry that a later run could mistake for a finished one.
+    `extract` maps an utterance to a (num_frames, dim) tensor.
+    """
+    return featurize_batches_to_cache(
+        cache_root, utterances, feature_config, lambda batch: [extract(u) for u in batch], 1, description, progress
+    )
+
+
+def featurize_batches_to_cache(
+    cache_root: str | Path,
+    utterances: Sequence[Utterance],
+    feature_config: dict[str, Any],
+    extract_batch: Callable[[list[Utterance]], list[torch.Tensor]],
+    batch_size: int,
+    description: str = "featurize",
+    progress: bool = True,
+) -> FeatureStore:
+    """Compute features `batch_size` utterances at a time unless an identical cache entry already exists.
+
+    `extract_batch` maps a list of utterances to their (num_frames, dim) tensors. Batches
+    are formed from utterances of similar duration (the index, not the file order, locates
+    an utterance, so the order is free). Work is written into a temporary directory and
+    renamed on completion, so an interrupted run leaves no half-written entry that a
+    later run could mistake for a finished one.
     """
     if not utterances:
         raise AsrBenchError("nothing to featurize: the manifest is empty")
@@ -103,18 +131,24 @@ def featurize_to_cache(
     tmp.mkdir(parents=True)
     index: dict[str, list[int]] = {}
     offset, dim = 0, None
-    with (tmp / FEATURES_FILE).open("wb") as sink:
-        for utt in tqdm(utterances, desc=description, unit="utt", disable=not progress):
-            features = extract(utt).detach().to("cpu", torch.float32)
-            if features.ndim != 2 or features.shape[0] == 0:
-                raise AsrBenchError(f"{utt.audio}: features for {utt.id} have shape {tuple(features.shape)}")
-            if dim is None:
-                dim = int(features.shape[1])
-            elif features.shape[1] != dim:
-                raise AsrBenchError(f"{utt.id}: feature dim {features.shape[1]} != {dim}")
-            sink.write(features.numpy().astype(np.float16).tobytes())
-            index[utt.id] = [offset, int(features.shape[0])]
-            offset += int(features.shape[0])
+    ordered = sorted(utterances, key=lambda u: u.duration) if batch_size > 1 else list(utterances)
+    with (tmp / FEATURES_FILE).open("wb") as sink, tqdm(
+        total=len(ordered), desc=description, unit="utt", disable=not progress
+    ) as bar:
+        for start in range(0, len(ordered), batch_size):
+            batch = ordered[start : start + batch_size]
+            for utt, features in zip(batch, extract_batch(batch), strict=True):
+                features = features.detach().to("cpu", torch.float32)
+                if features.ndim != 2 or features.shape[0] == 0:
+                    raise AsrBenchError(f"{utt.audio}: features for {utt.id} have shape {tuple(features.shape)}")
+                if dim is None:
+                    dim = int(features.shape[1])
+                elif features.shape[1] != dim:
+                    raise AsrBenchError(f"{utt.id}: feature dim {features.shape[1]} != {dim}")
+                sink.write(features.numpy().astype(np.float16).tobytes())
+                index[utt.id] = [offset, int(features.shape[0])]
+                offset += int(features.shape[0])
+            bar.update(len(batch))
     (tmp / INDEX_FILE).write_text(json.dumps(index))
     meta = {"dim": dim, "total_frames": offset, "num_utterances": len(index), "config": feature_config}
     (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str))

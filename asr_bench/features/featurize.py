@@ -6,16 +6,17 @@ get back a `FeatureStore`, computed on first use and reused after.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import Utterance
-from asr_bench.features.cache import FeatureStore, featurize_to_cache
+from asr_bench.errors import ConfigError
+from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache, featurize_to_cache
 from asr_bench.features.logmel import LogMel, LogMelConfig
 
 
@@ -25,8 +26,9 @@ class Wav2VecFeatureConfig:
 
     checkpoint: str = ""
     representation: str = "c"
-    chunk_samples: int = 480_000  # 30 s: longer audio is processed in overlapping chunks
+    chunk_samples: int = 480_000  # 30 s: longer audio is processed layer by layer in overlapping chunks
     device: str = "cpu"
+    batch_size: int = 8  # utterances per forward (similar durations; padding never changes the features)
 
 
 @dataclass(frozen=True)
@@ -41,30 +43,36 @@ def _representation(value: str) -> str | int:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
-def build_extractor(config: FeatureConfig) -> tuple[Callable[[torch.Tensor], torch.Tensor], dict[str, Any]]:
-    """The waveform -> (frames, dim) function for `config`, and the dict that keys its cache entries."""
-    if config.kind == "logmel":
-        logmel = LogMel(config.logmel)
-        return logmel, {"kind": "logmel", **asdict(config.logmel)}
-    from asr_bench.features.wav2vec import Wav2VecFeaturizer  # torch-heavy model code only when asked for
-
-    featurizer = Wav2VecFeaturizer.from_checkpoint(
-        config.wav2vec.checkpoint,
-        representation=_representation(config.wav2vec.representation),
-        device=config.wav2vec.device,
-        chunk_samples=config.wav2vec.chunk_samples,
-    )
-    return featurizer, {"kind": "wav2vec", **featurizer.config_dict()}
-
-
 def featurize_manifest(
     utterances: Sequence[Utterance], config: FeatureConfig, description: str = "featurize", progress: bool = True
 ) -> FeatureStore:
     """Features for every utterance of a manifest, from the cache when an identical entry exists."""
-    extract, key = build_extractor(config)
+    cache_dir = Path(config.cache_dir)
+    if config.kind == "logmel":
+        logmel = LogMel(config.logmel)
+        key = {"kind": "logmel", **asdict(config.logmel)}
 
-    @torch.inference_mode()
-    def from_audio(utt: Utterance) -> torch.Tensor:
-        return extract(load_audio(utt.audio))
+        @torch.inference_mode()
+        def from_audio(utt: Utterance) -> torch.Tensor:
+            return logmel(load_audio(utt.audio))
 
-    return featurize_to_cache(Path(config.cache_dir), utterances, key, from_audio, description, progress)
+        return featurize_to_cache(cache_dir, utterances, key, from_audio, description, progress)
+
+    from asr_bench.features.wav2vec import Wav2VecFeaturizer, load_waveforms  # model code only when asked for
+
+    settings = config.wav2vec
+    if not settings.checkpoint:
+        raise ConfigError("features.kind=wav2vec needs features.wav2vec.checkpoint (ours or a fairseq wav2vec 1.0 file)")
+    featurizer = Wav2VecFeaturizer.from_checkpoint(
+        settings.checkpoint, _representation(settings.representation), settings.device, settings.chunk_samples
+    )
+    key = {"kind": "wav2vec", **featurizer.config_dict()}
+    return featurize_batches_to_cache(
+        cache_dir,
+        utterances,
+        key,
+        lambda batch: featurizer.featurize_batch(load_waveforms(batch)),
+        settings.batch_size,
+        description,
+        progress,
+    )

@@ -41,6 +41,8 @@ def per(references: Sequence[str], hypotheses: Sequence[str]) -> float:
 
 def error_counts(references: Sequence[str], hypotheses: Sequence[str], unit: str = "word") -> tuple[int, int]:
     """(edits, reference length) in words or characters, for summing across batches or DDP ranks."""
+    if unit not in ("word", "char"):
+        raise AsrBenchError(f"unit {unit!r} is not 'word' or 'char' (phones are words: use 'word')")
     _check(references, hypotheses)
     process = jiwer.process_words if unit == "word" else jiwer.process_characters
     out = process(list(references), list(hypotheses))

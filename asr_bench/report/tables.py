@@ -120,6 +120,10 @@ def _fmt(row: dict[str, Any]) -> str:
     return f"{row['mean']:.2f}{ci}"
 
 
+def _paper_figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def markdown(rows: list[dict[str, Any]], gains: list[dict[str, Any]], corpus: str | None) -> str:
     lines = ["| features | labelled h | split | decoder | metric | mean ± 95% CI | seeds |", "|---|---|---|---|---|---|---|"]
     lines += [
@@ -138,7 +142,8 @@ def markdown(rows: list[dict[str, Any]], gains: list[dict[str, Any]], corpus: st
         columns = list(paper_rows[0].metrics)
         lines += ["", f"Paper (Schneider et al. 2019), {title}:", "",
                   "| system | pretraining | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-        lines += [f"| {p.system} | {p.pretraining} | " + " | ".join(f"{p.metrics[c]:.2f}" for c in columns) + " |" for p in paper_rows]
+        lines += [f"| {p.system} | {p.pretraining} | " + " | ".join(_paper_figure(p.metrics.get(c)) for c in columns) + " |"
+                  for p in paper_rows]
     if corpus == "librispeech":
         lines += ["", "The paper reports no LibriSpeech ASR figures (LibriSpeech is its pretraining audio)."]
     return "\n".join(lines) + "\n"

@@ -7,9 +7,7 @@ ranks before dividing, so the reported WER is the corpus WER, not a mean of rank
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -19,27 +17,7 @@ from asr_bench.decode.greedy import greedy_batch
 from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.report.metrics import error_counts
 from asr_bench.tasks.ctc_data import CTCBatch, Tokenizer
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    name: Literal["adamw", "sgd"] = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    momentum: float = 0.9  # sgd only
-    warmup_steps: int = 200
-    schedule: Literal["cosine", "constant"] = "cosine"
-    min_lr_ratio: float = 0.05  # cosine decays to lr * min_lr_ratio
-
-
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float, cosine: bool) -> float:
-    """LR multiplier: linear warm-up from 0, then cosine decay to `min_ratio` (or flat)."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    if not cosine or total_steps <= warmup_steps:
-        return 1.0
-    progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+from asr_bench.tasks.optim import OptimConfig, configure_optimization
 
 
 class CTCTask(pl.LightningModule):
@@ -94,17 +72,4 @@ class CTCTask(pl.LightningModule):
             self.log("valid/cer", 100.0 * counts[2].float() / counts[3], prog_bar=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        if self.optim.name == "adamw":
-            optimizer = torch.optim.AdamW(self.parameters(), lr=self.optim.lr, weight_decay=self.optim.weight_decay)
-        else:
-            optimizer = torch.optim.SGD(
-                self.parameters(), lr=self.optim.lr, momentum=self.optim.momentum, weight_decay=self.optim.weight_decay
-            )
-        total = int(self.trainer.estimated_stepping_batches)
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer,
-            lambda step: warmup_cosine(
-                step, self.optim.warmup_steps, total, self.optim.min_lr_ratio, self.optim.schedule == "cosine"
-            ),
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return configure_optimization(self, self.optim)

@@ -9,18 +9,18 @@ and under DDP each rank takes every world_size-th batch (so the Trainer runs wit
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from asr_bench.data.manifest import Utterance
 from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore
+from asr_bench.tasks.batching import BucketBatchSampler
 
 Tokenizer = LetterTokenizer | PhoneTokenizer
 
@@ -77,53 +77,6 @@ def collate(items: list[tuple[str, torch.Tensor, torch.Tensor, str]]) -> CTCBatc
     padded = torch.nn.utils.rnn.pad_sequence(list(features), batch_first=True).transpose(1, 2)
     padded_targets = torch.nn.utils.rnn.pad_sequence(list(targets), batch_first=True)
     return CTCBatch(list(ids), padded.contiguous(), feature_lengths, padded_targets, target_lengths, list(references))
-
-
-class BucketBatchSampler(Sampler[list[int]]):
-    """Batches of similar-length utterances holding at most `max_frames` padded frames each."""
-
-    def __init__(
-        self,
-        lengths: Sequence[int],
-        max_frames: int,
-        shuffle: bool,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-    ) -> None:
-        if max_frames < max(lengths):
-            raise AsrBenchError(f"max_frames={max_frames} is below the longest utterance ({max(lengths)} frames)")
-        self.shuffle, self.seed, self.rank, self.world_size = shuffle, seed, rank, world_size
-        self.epoch = 0
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        self.batches: list[list[int]] = []
-        batch: list[int] = []
-        for index in order:
-            # The batch is padded to its longest (= latest, as sorted) member.
-            if batch and (len(batch) + 1) * lengths[index] > max_frames:
-                self.batches.append(batch)
-                batch = []
-            batch.append(index)
-        if batch:
-            self.batches.append(batch)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _epoch_batches(self) -> list[list[int]]:
-        batches = list(self.batches)
-        if self.shuffle:
-            random.Random(self.seed + self.epoch).shuffle(batches)
-        # Every rank must see the same number of batches, or DDP hangs at the last step.
-        per_rank = -(-len(batches) // self.world_size)
-        batches += batches[: per_rank * self.world_size - len(batches)]
-        return batches[self.rank :: self.world_size]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        yield from self._epoch_batches()
-
-    def __len__(self) -> int:
-        return -(-len(self.batches) // self.world_size)
 
 
 class CTCDataModule(pl.LightningDataModule):

@@ -9,7 +9,7 @@
 #   3 lm          4-gram KenLM on training transcripts (dev/test sentences excluded) + lexicon
 #   4 logmel      log-mel features -> acoustic model
 #   5 decode      log-mel model: greedy and lexicon+LM beam search (LM weights tuned on dev)
-#   6 pretrain    wav2vec on all training audio (unlabelled)
+#   6 pretrain    wav2vec on all training audio, transcripts unused (dev/test speakers stay unseen)
 #   7 wav2vec     wav2vec features -> acoustic model
 #   8 decode      wav2vec model: greedy and beam search
 #   9 report      results table (Markdown/CSV/JSON) and plots
@@ -25,7 +25,7 @@ stop_stage=9
 seed=0
 source_split=train-clean-5          # the corpus split to divide into train/dev/test by speaker
 subset_hours=10min,30min,1h,2h      # nested labelled subsets of train, for the labelled-data sweep
-wav2vec_pretrain_conf="$here/conf/wav2vec_pretrain.yaml"
+wav2vec_pretrain_conf="$here/conf/wav2vec_cpu.yaml"   # wav2vec_base.yaml / wav2vec_large.yaml on a GPU
 asr="${ASR_BENCH:-$root/.venv/bin/asr-bench}"
 overrides=()
 while [ $# -gt 0 ]; do
@@ -91,6 +91,7 @@ fi
 if run_stage 6; then
     log "6: wav2vec pretraining on the training audio"
     "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$exp_dir/wav2vec" seed="$seed" \
+        data.waveform_cache_dir="$exp_dir/waveforms" \
         data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
 fi
 if run_stage 7; then

@@ -1,0 +1,40 @@
+"""`asr-bench lm build`: a KenLM word n-gram, lexicon and token file for beam-search decoding."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from asr_bench.decode.lm import build_lm
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("lm", help="build language models for beam-search decoding")
+    actions = parser.add_subparsers(dest="lm_command", required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build",
+        help="estimate an n-gram LM with KenLM and write the lexicon",
+        description="Gather LM sentences from --text files and --train-manifest transcripts (normalised like the "
+        "transcripts), drop every sentence that occurs in an --exclude-manifest, estimate a modified Kneser-Ney "
+        "n-gram with lmplz, and write lm.arpa, lm.bin, lexicon.txt, tokens.txt and lm.json to --out. Needs "
+        "lmplz and build_binary (scripts/build_kenlm.sh).",
+        epilog="example: asr-bench lm build --order 4 --out exp/lm --train-manifest data/train.jsonl "
+        "--exclude-manifest data/dev.jsonl --exclude-manifest data/test.jsonl",
+    )
+    build.add_argument("--text", type=Path, action="append", default=[], help="text file, one sentence a line (repeatable)")
+    build.add_argument("--train-manifest", type=Path, action="append", default=[],
+                       help="manifest whose transcripts are LM text and whose words enter the lexicon (repeatable)")
+    build.add_argument("--exclude-manifest", type=Path, action="append", default=[],
+                       help="manifest whose sentences must not be in the LM text, e.g. dev and test (repeatable)")
+    build.add_argument("--order", type=int, default=4, help="n-gram order (default 4, as in the paper)")
+    build.add_argument("--out", type=Path, required=True, help="output LM directory")
+    build.set_defaults(func=run_build)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    info = build_lm(args.out, args.order, args.text, args.train_manifest, args.exclude_manifest)
+    print(
+        f"{args.order}-gram on {info['sentences']} sentences ({info['words']} words, vocabulary {info['vocab_size']}; "
+        f"{info['excluded_sentences']} excluded), lexicon of {info['lexicon_words']} words -> {args.out}"
+    )
+    return 0

@@ -1,0 +1,209 @@
+"""Word n-gram language models for beam search: gather the text, estimate with KenLM, write the decoding files.
+
+An LM directory holds everything the lexicon decoder needs, so decoding takes one path:
+
+    lm.arpa      the n-gram model as lmplz wrote it (modified Kneser-Ney)
+    lm.bin       the same model in KenLM's binary format (loads in milliseconds; preferred when present)
+    lexicon.txt  every word the decoder may output, spelt in the acoustic model's letters
+    tokens.txt   the acoustic model's letter set, in emission-column order
+    lm.json      what made it: order, sources, sentence/word/vocabulary counts, excluded sentences
+    lm_text.txt  the normalised sentences lmplz was given, to inspect or to rebuild from
+
+Dev and test sentences are removed from the LM text: with a tiny corpus (LibriSpeech train-clean-5 is split by
+speaker, but books repeat) an LM that has seen the evaluation sentences would make the LM's WER gain meaningless.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asr_bench.data.manifest import read_manifest
+from asr_bench.data.tokens import LetterTokenizer, normalize_text
+from asr_bench.decode.lexicon import read_tokens, validate_lexicon, write_lexicon, write_tokens
+from asr_bench.errors import AsrBenchError
+
+# lmplz's working memory. Its default is 80% of physical RAM, which is rude on a shared 2-core box; with less
+# than it needs it sorts on disk under the output directory, so this limits speed, never correctness.
+LMPLZ_MEMORY = "1G"
+FALLBACK_DISCOUNTS = re.compile(r"Substituting fallback discounts for order (\d+)")
+
+
+@dataclass
+class LMText:
+    """Normalised LM sentences and where they came from."""
+
+    sentences: list[str]
+    train_words: set[str]
+    sources: dict[str, int] = field(default_factory=dict)  # source path -> sentences kept from it
+    excluded_sentences: int = 0
+
+
+def read_text_file(path: Path) -> list[str]:
+    """One sentence per line; normalised like the transcripts so LM words and lexicon words agree."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise AsrBenchError(f"{path}: LM text file does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AsrBenchError(f"{path}: cannot read LM text file: expected UTF-8 text, one sentence a line ({exc})") from exc
+    return [s for s in (normalize_text(line) for line in lines) if s]
+
+
+def gather_lm_text(
+    text_files: Sequence[Path], train_manifests: Sequence[Path], exclude_manifests: Sequence[Path]
+) -> LMText:
+    """Sentences of the text files and the training transcripts, minus every sentence of the excluded manifests.
+
+    Exclusion is by whole normalised sentence, the unit an LM could memorise; training-manifest words always
+    enter the lexicon, since the acoustic model has been trained to spell them.
+    """
+    excluded = {normalize_text(u.text) for path in exclude_manifests for u in read_manifest(path)}
+    text = LMText(sentences=[], train_words=set())
+    sources: list[tuple[Path, list[str]]] = [(path, read_text_file(path)) for path in text_files]
+    for path in train_manifests:
+        transcripts = [s for s in (normalize_text(u.text) for u in read_manifest(path)) if s]
+        text.train_words.update(word for sentence in transcripts for word in sentence.split())
+        sources.append((path, transcripts))
+    for path, sentences in sources:
+        kept = [s for s in sentences if s not in excluded]
+        text.excluded_sentences += len(sentences) - len(kept)
+        text.sources[str(path)] = len(kept)
+        text.sentences.extend(kept)
+    if not text.sentences:
+        raise AsrBenchError(
+            "no LM sentences left: pass --text files or --train-manifest manifests with transcripts "
+            f"(excluded {text.excluded_sentences} sentences that occur in --exclude-manifest)"
+        )
+    return text
+
+
+def kenlm_tool(name: str) -> Path:
+    """`lmplz` or `build_binary`: beside this Python (scripts/build_kenlm.sh puts them in the venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise AsrBenchError(
+            f"KenLM's {name} is neither in {beside.parent} nor on PATH: run scripts/build_kenlm.sh (scripts/setup.sh does)"
+        )
+    return Path(found)
+
+
+def run_lmplz(text_path: Path, arpa_path: Path, order: int) -> list[int]:
+    """Estimate a modified Kneser-Ney ARPA model; return the n-gram orders that needed fallback discounts.
+
+    `--discount_fallback` is always passed: lmplz only uses it when the closed-form discount estimate fails,
+    which happens when some order has no singletons/doubletons/tripletons (small or repetitive corpora, and
+    LibriSpeech-mini's transcripts are both). Without it lmplz aborts; with it, a corpus whose counts allow the
+    estimate is modelled exactly as before. The orders that fell back are returned so lm.json records them.
+    """
+    command = [str(kenlm_tool("lmplz")), "--order", str(order), "--discount_fallback",
+               "-S", LMPLZ_MEMORY, "-T", str(arpa_path.parent)]
+    with text_path.open("rb") as source, arpa_path.open("wb") as sink:
+        done = subprocess.run(command, stdin=source, stdout=sink, stderr=subprocess.PIPE, text=False)
+    log = done.stderr.decode("utf-8", "replace")
+    if done.returncode != 0:
+        arpa_path.unlink(missing_ok=True)
+        raise AsrBenchError(f"lmplz failed on {text_path} (exit {done.returncode}):\n{log.strip()[-2000:]}")
+    return sorted({int(m) + 1 for m in FALLBACK_DISCOUNTS.findall(log)})
+
+
+def run_build_binary(arpa_path: Path, binary_path: Path) -> None:
+    """ARPA -> KenLM probing binary, which loads by mmap instead of parsing text at every decode."""
+    done = subprocess.run([str(kenlm_tool("build_binary")), str(arpa_path), str(binary_path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AsrBenchError(f"build_binary failed on {arpa_path} (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}")
+
+
+def build_lm(
+    out_dir: Path,
+    order: int,
+    text_files: Sequence[Path] = (),
+    train_manifests: Sequence[Path] = (),
+    exclude_manifests: Sequence[Path] = (),
+) -> dict[str, Any]:
+    """Build an LM directory (see the module docstring) and return the contents of its lm.json."""
+    if order < 1:
+        raise AsrBenchError(f"LM order must be at least 1, got {order}")
+    started = time.time()
+    text = gather_lm_text(text_files, train_manifests, exclude_manifests)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lm_dir = LanguageModelDir(out_dir)
+    text_path = out_dir / "lm_text.txt"
+    text_path.write_text("".join(s + "\n" for s in text.sentences), encoding="utf-8")
+    fallback_orders = run_lmplz(text_path, lm_dir.arpa, order)
+    run_build_binary(lm_dir.arpa, lm_dir.binary)
+
+    word_counts = Counter(word for sentence in text.sentences for word in sentence.split())
+    write_lexicon(lm_dir.lexicon, set(word_counts) | text.train_words)
+    write_tokens(lm_dir.tokens, LetterTokenizer().tokens)
+    num_lexicon_words = validate_lexicon(lm_dir.lexicon, read_tokens(lm_dir.tokens))
+    info = {
+        "order": order,
+        "sentences": len(text.sentences),
+        "words": sum(word_counts.values()),
+        "vocab_size": len(word_counts),
+        "lexicon_words": num_lexicon_words,
+        "sources": text.sources,
+        "excluded_manifests": [str(p) for p in exclude_manifests],
+        "excluded_sentences": text.excluded_sentences,
+        "discount_fallback_orders": fallback_orders,
+        "build_wall_time_s": round(time.time() - started, 3),
+    }
+    lm_dir.info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return info
+
+
+@dataclass(frozen=True)
+class LanguageModelDir:
+    """The files of an LM directory written by `build_lm`, or assembled by hand in the same layout."""
+
+    path: Path
+
+    @property
+    def arpa(self) -> Path:
+        return self.path / "lm.arpa"
+
+    @property
+    def binary(self) -> Path:
+        return self.path / "lm.bin"
+
+    @property
+    def lexicon(self) -> Path:
+        return self.path / "lexicon.txt"
+
+    @property
+    def tokens(self) -> Path:
+        return self.path / "tokens.txt"
+
+    @property
+    def info(self) -> Path:
+        return self.path / "lm.json"
+
+    @property
+    def model(self) -> Path:
+        """The file KenLM loads: the binary where there is one, else the ARPA text."""
+        return self.binary if self.binary.is_file() else self.arpa
+
+    def check(self) -> None:
+        """Fail early, naming the missing file, instead of inside flashlight's C++ loader."""
+        if not self.path.is_dir():
+            raise AsrBenchError(f"LM directory {self.path} does not exist: build one with `asr-bench lm build`")
+        for required in (self.model, self.lexicon, self.tokens):
+            if not required.is_file():
+                raise AsrBenchError(
+                    f"LM directory {self.path} has no {required.name}: expected lm.bin or lm.arpa, lexicon.txt "
+                    "and tokens.txt (as `asr-bench lm build` writes)"
+                )

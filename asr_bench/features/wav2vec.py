@@ -1,0 +1,223 @@
+"""wav2vec features (z, c or any context layer) for the feature cache, batched and exact.
+
+Every GroupNorm in wav2vec 1.0 has one group: it normalises over all channels *and all
+frames* of an utterance. Two shortcuts that look harmless are therefore wrong: padding
+utterances to a common length changes the statistics of the shorter ones, and cutting
+long audio into chunks gives each chunk its own statistics. This module walks the
+network layer by layer itself so that neither happens:
+
+- batches of padded utterances use masked statistics (only each utterance's valid
+  frames count). The convolutions are valid or left-padded, so padding on the right
+  only ever reaches frames past an utterance's own length, which are dropped.
+- audio longer than `chunk_samples` is run one layer at a time over the whole
+  utterance, each convolution in chunks with its receptive-field overlap on the
+  accelerator, the layer output kept in host memory, and the normalisation statistics
+  taken over the whole layer. Device memory is bounded by the chunk; the result equals
+  a full-utterance forward.
+
+On a GPU the convolutions run in bf16 autocast; statistics are always float32 or wider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from asr_bench.data.audio import load_audio
+from asr_bench.data.manifest import Utterance
+from asr_bench.errors import ConfigError
+from asr_bench.features.waveform import model_input
+from asr_bench.models.checkpoint import load_wav2vec
+from asr_bench.models.wav2vec import Wav2Vec
+
+# (conv, norm, left replication padding, residual: None = no skip, Identity or a 1x1 projection)
+_Layer = tuple[nn.Conv1d, nn.GroupNorm, int, nn.Module | None]
+Normalizer = Callable[[torch.Tensor, nn.GroupNorm, torch.Tensor], torch.Tensor]
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _masked_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tensor) -> torch.Tensor:
+    """One-group GroupNorm of (B, C, T) over each utterance's first `lengths[b]` frames only."""
+    y32 = y.float()
+    mask = (torch.arange(y.shape[2], device=y.device) < lengths.unsqueeze(1)).unsqueeze(1)  # (B, 1, T)
+    count = lengths.to(torch.float32) * y.shape[1]
+    mean = (y32 * mask).sum(dim=(1, 2)) / count
+    centred = (y32 - mean.view(-1, 1, 1)) * mask
+    var = (centred**2).sum(dim=(1, 2)) / count
+    out = (y32 - mean.view(-1, 1, 1)) / torch.sqrt(var.view(-1, 1, 1) + norm.eps)
+    return (out * norm.weight.float().view(1, -1, 1) + norm.bias.float().view(1, -1, 1)).to(y.dtype)
+
+
+class Wav2VecFeaturizer:
+    """Audio (samples,) -> features (frames, dim) from a pretrained wav2vec, the way the cache asks for them."""
+
+    def __init__(
+        self,
+        model: Wav2Vec,
+        representation: str | int = "c",
+        normalize: bool = True,
+        device: str = "cpu",
+        chunk_samples: int = 480_000,
+        checkpoint_id: str = "",
+        bf16: bool = True,
+    ) -> None:
+        if chunk_samples < 4 * model.receptive_field_samples:
+            raise ConfigError(f"chunk_samples={chunk_samples} is too small for a {model.receptive_field_samples}-sample encoder")
+        num_context = len(model.config.context_layers)
+        if not (representation in ("z", "c") or (isinstance(representation, int) and 0 <= representation < num_context)):
+            raise ConfigError(f"wav2vec representation {representation!r}: expected 'z', 'c' or 0..{num_context - 1}")
+        self.model = model.eval().to(device)
+        self.representation = representation
+        self.normalize = normalize
+        self.device = torch.device(device)
+        self.chunk_samples = chunk_samples
+        self.checkpoint_id = checkpoint_id
+        self.bf16 = bf16 and self.device.type == "cuda"  # bf16 autocast on GPUs only: CPUs gain nothing from it
+        self._layers = self._collect_layers()
+        self._output_hop = self._output_hops()
+        num_encoder = len(model.config.encoder_layers)
+        if representation == "z":
+            self._stop = num_encoder
+        elif representation == "c":
+            self._stop = len(self._layers)
+        else:
+            self._stop = num_encoder + int(representation) + 1
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, representation: str | int = "c", device: str = "cpu", chunk_samples: int = 480_000
+    ) -> "Wav2VecFeaturizer":
+        loaded = load_wav2vec(path)
+        return cls(loaded.model, representation, loaded.normalize, device, chunk_samples, _file_digest(Path(path)))
+
+    def config_dict(self) -> dict[str, Any]:
+        """What determines the features (keys the cache): the weights, the layer, the input normalisation."""
+        return {"checkpoint_sha256": self.checkpoint_id, "representation": self.representation, "normalize": self.normalize}
+
+    def _collect_layers(self) -> list[_Layer]:
+        """The network as a flat list of conv + norm layers, encoder first (mirrors `Wav2Vec.forward`)."""
+        layers: list[_Layer] = [(block[0], block[2], 0, None) for block in self.model.feature_extractor.conv_layers]
+        context = self.model.feature_aggregator
+        for block, projection in zip(context.conv_layers, context.residual_proj):
+            residual = (projection or nn.Identity()) if context.skip_connections else None
+            layers.append((block[1], block[3], block[0].padding[0], residual))
+        return layers
+
+    def _output_hops(self) -> dict[nn.Conv1d, int]:
+        """Audio samples per output frame of each convolution."""
+        hops, hop = {}, 1
+        for layer, _, _, _ in self._layers:
+            hop *= layer.stride[0]
+            hops[layer] = hop
+        return hops
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def _walk(self, x: torch.Tensor, lengths: torch.Tensor, conv: Callable[[nn.Conv1d, int, torch.Tensor], torch.Tensor], normalize: Normalizer) -> torch.Tensor:
+        """Run layers up to the requested representation: (B, 1, T) audio -> (B, C, F)."""
+        num_encoder = len(self.model.config.encoder_layers)
+        for index, (layer, norm, left_pad, residual) in enumerate(self._layers[: self._stop]):
+            if index < num_encoder:  # valid convolution: the sequence shortens
+                lengths = torch.div(lengths - layer.kernel_size[0], layer.stride[0], rounding_mode="floor") + 1
+            y = torch.relu(normalize(conv(layer, left_pad, x), norm, lengths))
+            if residual is not None:
+                y = (y + residual(x.to(y.dtype))) * self.model.feature_aggregator.residual_scale
+            x = y
+            if index == num_encoder - 1 and self.model.feature_extractor.log_compression:
+                x = torch.log1p(x.abs())
+        return x
+
+    @staticmethod
+    def _conv_whole(layer: nn.Conv1d, left_pad: int, x: torch.Tensor) -> torch.Tensor:
+        return layer(F.pad(x, (left_pad, 0), mode="replicate") if left_pad else x)
+
+    @torch.inference_mode()
+    def featurize_batch(self, waveforms: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Several utterances at once (padded, masked statistics); each (samples,) -> (frames, dim) float32 on CPU."""
+        short = [i for i, w in enumerate(waveforms) if len(w) <= self.chunk_samples]
+        results: list[torch.Tensor | None] = [None] * len(waveforms)
+        if short:
+            lengths = torch.tensor([len(waveforms[i]) for i in short], device=self.device)
+            if int(lengths.min()) < self.model.receptive_field_samples:
+                raise ConfigError(f"audio shorter than the wav2vec receptive field ({self.model.receptive_field_samples} samples)")
+            batch = nn.utils.rnn.pad_sequence(
+                [model_input(waveforms[i], self.normalize) for i in short], batch_first=True
+            ).to(self.device)
+            with self._autocast():
+                out = self._walk(batch.unsqueeze(1), lengths, self._conv_whole, _masked_group_norm)
+            frames = [self.model.num_frames(len(waveforms[i])) for i in short]
+            for i, out_b, n in zip(short, out, frames):
+                results[i] = out_b[:, :n].transpose(0, 1).float().cpu()
+        for i, w in enumerate(waveforms):
+            if results[i] is None:
+                results[i] = self._featurize_long(w)
+        return results  # type: ignore[return-value]
+
+    def __call__(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.featurize_batch([waveform])[0]
+
+    def _conv_chunked(self, layer: nn.Conv1d, left_pad: int, x: torch.Tensor) -> torch.Tensor:
+        """The convolution of a whole host-memory sequence (1, C, T), computed chunk by chunk on the device.
+
+        Each chunk covers about `chunk_samples` of audio time at this layer's output rate,
+        so device memory stays that of a forward on one chunk.
+        """
+        kernel, stride = layer.kernel_size[0], layer.stride[0]
+        frames_out = (x.shape[2] + left_pad - kernel) // stride + 1
+        out = torch.empty(1, layer.out_channels, frames_out)
+        step = max(1, self.chunk_samples // self._output_hop[layer])
+        for start in range(0, frames_out, step):
+            end = min(frames_out, start + step)
+            # Output frame j reads padded input [j*stride, j*stride + kernel); padding is only at the very start.
+            lo, hi = start * stride - left_pad, (end - 1) * stride + kernel - left_pad
+            piece = x[:, :, max(lo, 0) : hi].to(self.device)
+            if lo < 0:
+                piece = F.pad(piece, (-lo, 0), mode="replicate")
+            with self._autocast():
+                out[:, :, start:end] = layer(piece).float().cpu()
+        return out
+
+    @staticmethod
+    def _host_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tensor) -> torch.Tensor:
+        """One-group GroupNorm over a whole host-memory layer output, statistics in float64."""
+        y64 = y.double()
+        mean = y64.mean()
+        var = ((y64 - mean) ** 2).mean()
+        out = ((y64 - mean) / torch.sqrt(var + norm.eps)).float()
+        weight, bias = norm.weight.detach().float().cpu(), norm.bias.detach().float().cpu()
+        return out * weight.view(1, -1, 1) + bias.view(1, -1, 1)
+
+    @torch.inference_mode()
+    def _featurize_long(self, waveform: torch.Tensor) -> torch.Tensor:
+        """One long utterance, layer by layer, convolutions in overlapping chunks: equal to a full forward."""
+        x = model_input(waveform.float().cpu(), self.normalize).view(1, 1, -1)
+        residual_layers = [r for _, _, _, r in self._layers if r is not None]
+        for module in residual_layers:
+            module.cpu()  # the 1x1 residual projections run on the host tensors
+        try:
+            out = self._walk(x, torch.tensor([x.shape[2]]), self._conv_chunked, self._host_group_norm)
+        finally:
+            for module in residual_layers:
+                module.to(self.device)
+        return out[0].transpose(0, 1).contiguous()
+
+
+def load_waveforms(utterances: Sequence[Utterance], threads: int = 4) -> list[torch.Tensor]:
+    """Decode several files at once: libsndfile releases the GIL, so threads overlap the decoding."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(lambda u: load_audio(u.audio), utterances))

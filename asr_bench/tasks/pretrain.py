@@ -1,0 +1,173 @@
+"""wav2vec 1.0 pretraining: the contrastive binary cross-entropy loss and its Lightning task.
+
+Loss (paper, eq. 1): for each step k = 1..K and position i,
+    -log sigmoid(z_{i+k} . h_k(c_i)) - lambda * E[log sigmoid(-z~ . h_k(c_i))],
+with lambda = the number of negatives, so the expectation over negatives becomes their
+sum. It is summed over steps and positions and divided by the number of positive
+terms, as the reference implementation normalises it, so the logged figure does not
+depend on crop length or batch size. The model produces the logits
+(`Wav2Vec.contrastive_scores`); this module turns them into the loss and the accuracy
+(how often the positive outscores all of its negatives).
+
+Defaults are the paper's: Adam at 5e-3 after 500 warm-up updates, cosine decay to 1e-6
+over 40k updates, 150k-sample crops, 1.5M samples per batch, bf16 on GPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
+
+from asr_bench.config import to_dict
+from asr_bench.data.audio import SAMPLE_RATE_HZ
+from asr_bench.data.manifest import Utterance, read_manifest, total_hours
+from asr_bench.errors import ConfigError
+from asr_bench.features.waveform import waveform_store
+from asr_bench.models.wav2vec import StepScores, Wav2Vec, Wav2VecConfig
+from asr_bench.tasks.optim import OptimConfig, configure_optimization
+from asr_bench.tasks.pretrain_data import CropDataset, PretrainDataModule
+from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, start_run, write_summary
+
+log = logging.getLogger(__name__)
+
+
+class ContrastiveLoss(NamedTuple):
+    loss: torch.Tensor  # scalar: per positive term
+    accuracy: torch.Tensor  # fraction of positions where the positive beats every negative
+    num_positives: int
+
+
+def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
+    """The paper's loss from step logits: positive (K, B, F), negative (K, B, F, N), valid (K, F)."""
+    valid = scores.valid.unsqueeze(1).expand_as(scores.positive)  # (K, B, F)
+    positive = scores.positive.float()[valid]  # (P,)
+    negative = scores.negative.float()[valid]  # (P, N)
+    if positive.numel() == 0:
+        raise ConfigError("no prediction targets inside the crop: crops are shorter than offset + prediction_steps")
+    # -log sigmoid(x) = softplus(-x); -log sigmoid(-x) = softplus(x)
+    total = F.softplus(-positive).sum() + F.softplus(negative).sum()
+    wins = (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
+    return ContrastiveLoss(total / positive.numel(), wins, int(positive.numel()))
+
+
+def _paper_optim() -> OptimConfig:
+    # Adam (no weight decay), 5e-3 peak, cosine down to 1e-6 = 5e-3 * 2e-4.
+    return OptimConfig(name="adamw", lr=5e-3, weight_decay=0.0, warmup_steps=500, schedule="cosine", min_lr_ratio=2e-4)
+
+
+def _paper_trainer() -> TrainerConfig:
+    return TrainerConfig(max_epochs=-1, max_steps=40_000, gradient_clip_val=25.0, early_stopping_patience=0)
+
+
+@dataclass(frozen=True)
+class PretrainDataConfig:
+    train_manifests: list[str] = field(default_factory=list)
+    valid_manifests: list[str] = field(default_factory=list)
+    crop_samples: int = 150_000
+    min_samples: int = 16_000  # shorter utterances are skipped (and counted in the log)
+    max_samples_per_batch: int = 1_500_000
+    num_workers: int = 2
+    waveform_cache_dir: str = "exp/waveforms"
+    normalize: bool = True  # per-utterance zero mean, unit variance (the paper); featurization follows the checkpoint
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    out_dir: str = "exp/wav2vec"
+    seed: int = 0
+    data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
+    model: Wav2VecConfig = field(default_factory=Wav2VecConfig)
+    optim: OptimConfig = field(default_factory=_paper_optim)
+    trainer: TrainerConfig = field(default_factory=_paper_trainer)
+
+
+class PretrainTask(pl.LightningModule):
+    def __init__(self, model: Wav2Vec, optim: OptimConfig, hparams: dict[str, Any]) -> None:
+        super().__init__()
+        self.model = model
+        self.optim = optim
+        self.save_hyperparameters(hparams)  # the model config travels in every checkpoint
+        self._last_step_end: float | None = None
+
+    def _step(self, wav: torch.Tensor, generator: torch.Generator | None) -> ContrastiveLoss:
+        z, c = self.model(wav)
+        return contrastive_bce(self.model.contrastive_scores(z, c, generator))
+
+    def training_step(self, wav: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        result = self._step(wav, None)
+        self.log("train/loss", result.loss, prog_bar=True, batch_size=wav.shape[0])
+        self.log("train/accuracy", result.accuracy, prog_bar=True, batch_size=wav.shape[0])
+        return result.loss
+
+    def on_train_batch_end(self, outputs: Any, wav: torch.Tensor, batch_idx: int) -> None:
+        # Wall time between consecutive steps, so data loading and the optimiser count too.
+        now = time.perf_counter()
+        if self._last_step_end is not None:
+            audio_s = wav.numel() * self.trainer.world_size / SAMPLE_RATE_HZ
+            self.log("train/audio_s_per_s", audio_s / (now - self._last_step_end), prog_bar=True, batch_size=1)
+        self._last_step_end = now
+
+    def on_validation_start(self) -> None:
+        self._last_step_end = None  # validation time is not training throughput
+
+    def validation_step(self, wav: torch.Tensor, batch_idx: int) -> None:
+        # Fixed negatives per batch, so the validation curve is not noise from resampling.
+        generator = torch.Generator(device=wav.device).manual_seed(batch_idx)
+        result = self._step(wav, generator)
+        self.log("valid/loss", result.loss, prog_bar=True, sync_dist=True, batch_size=wav.shape[0])
+        self.log("valid/accuracy", result.accuracy, sync_dist=True, batch_size=wav.shape[0])
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        return configure_optimization(self, self.optim)
+
+
+def _read_all(manifests: list[str]) -> list[Utterance]:
+    utterances = [u for path in manifests for u in read_manifest(path)]
+    ids = [u.id for u in utterances]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"manifests {manifests} share utterance ids; pretraining would count them twice")
+    return utterances
+
+
+def _crop_dataset(utterances: list[Utterance], config: PretrainDataConfig, what: str) -> CropDataset:
+    store = waveform_store(utterances, config.waveform_cache_dir, config.normalize, f"cache {what} audio")
+    dataset = CropDataset(utterances, store, config.crop_samples, config.min_samples)
+    if dataset.num_too_short:
+        log.info("%s: skipped %d utterance(s) shorter than %d samples", what, dataset.num_too_short, config.min_samples)
+    return dataset
+
+
+def pretrain(config: PretrainConfig) -> Path:
+    """Pretrain (or resume) wav2vec on the audio of the train manifests; transcripts are never read."""
+    if not config.data.train_manifests:
+        raise ConfigError("data.train_manifests is required (a list of manifests whose audio to pretrain on)")
+    started = time.time()
+    out_dir = start_run(config, Path(config.out_dir), config.seed)
+    train_utts = _read_all(config.data.train_manifests)
+    train_set = _crop_dataset(train_utts, config.data, "train")
+    valid_set = _crop_dataset(_read_all(config.data.valid_manifests), config.data, "valid") if config.data.valid_manifests else None
+
+    model = Wav2Vec(config.model)
+    log.info("wav2vec: %.2f M parameters, %.2f h of training audio", sum(p.numel() for p in model.parameters()) / 1e6, total_hours(train_utts))
+    task = PretrainTask(model, config.optim, to_dict(config))
+    data = PretrainDataModule(
+        train_set, valid_set, config.data.max_samples_per_batch, config.data.num_workers, config.seed
+    )
+    monitor = "valid/loss" if valid_set else "train/loss"
+    callbacks: list[pl.Callback] = [
+        ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor=monitor, mode="min", save_last=True),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    trainer = build_trainer(config.trainer, out_dir, callbacks)
+    fit_resumable(trainer, task, data, out_dir)
+    if trainer.is_global_zero:
+        write_summary(out_dir, started, pretrain_hours=total_hours(train_utts), steps=trainer.global_step)
+    return out_dir

@@ -1,0 +1,120 @@
+"""The Lightning Trainer both training stages use: devices, precision, logs, resumption.
+
+Multi-GPU and multi-node runs are Lightning's DDP, chosen in config
+(`trainer.strategy=ddp trainer.devices=8 trainer.num_nodes=2`); asr-bench has no
+launcher of its own. A run directory is resumable: `fit_resumable` continues from where an
+interrupted run stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+from asr_bench.config import dump_config
+from asr_bench.report.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Passed through to Lightning's Trainer: DDP is `strategy: ddp` with `devices`/`num_nodes`."""
+
+    max_epochs: int = 30
+    max_steps: int = -1
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"  # bf16-mixed on GPU, 32-true on CPU
+    gradient_clip_val: float = 1.0
+    check_val_every_n_epoch: int | None = 1  # None with an int val_check_interval: validate by steps across epochs
+    val_check_interval: int | float = 1.0  # an int validates (and checkpoints) every that many steps
+    log_every_n_steps: int = 10
+    early_stopping_patience: int = 0  # epochs without valid/wer improvement; 0 disables
+    progress_bar: bool = True
+
+
+def resolve_precision(precision: str) -> str:
+    if precision != "auto":
+        return precision
+    return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def build_trainer(config: TrainerConfig, out_dir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """A Trainer logging CSV to <out_dir>/logs and TensorBoard to <out_dir>/tb."""
+    return pl.Trainer(
+        default_root_dir=out_dir,
+        max_epochs=config.max_epochs,
+        max_steps=config.max_steps,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=resolve_precision(config.precision),
+        gradient_clip_val=config.gradient_clip_val,
+        check_val_every_n_epoch=config.check_val_every_n_epoch,
+        val_check_interval=config.val_check_interval,
+        log_every_n_steps=config.log_every_n_steps,
+        logger=[CSVLogger(out_dir, name="logs", version=""), TensorBoardLogger(out_dir, name="tb", version="")],
+        callbacks=callbacks,
+        use_distributed_sampler=False,  # our batch samplers shard by rank themselves
+        enable_progress_bar=config.progress_bar,
+        deterministic=False,
+    )
+
+
+def fit_resumable(trainer: pl.Trainer, task: pl.LightningModule, data: pl.LightningDataModule, out_dir: Path) -> None:
+    """Fit, resuming from <out_dir>/checkpoints/last.ckpt if an earlier run left one.
+
+    Lightning's CSV logger starts a fresh metrics.csv on every fit, so the earlier run's
+    rows are kept aside and put back in front of the new ones (minus any steps run again
+    after the checkpoint): the curves of a resumed run read as one run.
+    """
+    last = out_dir / "checkpoints" / "last.ckpt"
+    metrics = out_dir / "logs" / "metrics.csv"
+    earlier: list[dict[str, str]] = []
+    if last.is_file():
+        log.info("resuming from %s", last)
+        if metrics.is_file():
+            with metrics.open(newline="") as handle:
+                earlier = list(csv.DictReader(handle))
+    trainer.fit(task, datamodule=data, ckpt_path=str(last) if last.is_file() else None)
+    if earlier and trainer.is_global_zero and metrics.is_file():
+        with metrics.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            later, fields = list(reader), list(reader.fieldnames or [])
+        fields += [f for row in earlier for f in row if f not in fields]
+        # last.ckpt may predate the earlier run's final steps: those steps were run again.
+        resumed_at = min((int(row["step"]) for row in later if row.get("step")), default=None)
+        if resumed_at is not None:
+            earlier = [row for row in earlier if not row.get("step") or int(row["step"]) < resumed_at]
+        with metrics.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(fields)))
+            writer.writeheader()
+            writer.writerows(earlier + later)
+
+
+def start_run(config: Any, out_dir: Path, seed: int) -> Path:
+    """Create the run directory, seed every RNG, and record the config and provenance before any work."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(seed, workers=True)
+    dump_config(config, out_dir / "config.yaml")
+    (out_dir / "provenance.json").write_text(json.dumps(provenance(), indent=2))
+    return out_dir
+
+
+def write_summary(out_dir: Path, started: float, **facts: Any) -> None:
+    """<out_dir>/train_summary.json: wall time since `started` (time.time()) plus what the run was trained on."""
+    summary = {"wall_time_s": time.time() - started, **facts}
+    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))

@@ -1,0 +1,148 @@
+"""wav2vec pretraining: the loss against the paper's formula, the crop batches, and learning on real audio."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from asr_bench.config import load_config
+from asr_bench.data.audio import load_audio
+from asr_bench.data.manifest import read_manifest, write_manifest
+from asr_bench.features.wav2vec import Wav2VecFeaturizer
+from asr_bench.models.checkpoint import load_wav2vec
+from asr_bench.features.waveform import normalize_waveform, waveform_store
+from asr_bench.models.wav2vec import StepScores
+from asr_bench.tasks.batching import BucketBatchSampler
+from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, pretrain
+from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset
+from corpus_fixtures import shortest_ci_utterances
+
+
+def log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x))
+
+
+def test_loss_equals_the_papers_formula() -> None:
+    generator = torch.Generator().manual_seed(0)
+    steps, batch, frames, negatives = 3, 2, 5, 4
+    positive = torch.randn(steps, batch, frames, generator=generator) * 3
+    negative = torch.randn(steps, batch, frames, negatives, generator=generator) * 3
+    # Step k can only predict positions whose target lies inside the crop: the last k positions are invalid.
+    valid = torch.tensor([[i < frames - k for i in range(frames)] for k in range(1, steps + 1)])
+    result = contrastive_bce(StepScores(positive, negative, valid))
+
+    total, count, wins = 0.0, 0, 0
+    for k in range(steps):
+        for b in range(batch):
+            for i in range(frames):
+                if not valid[k, i]:
+                    continue
+                pos = float(positive[k, b, i])
+                negs = [float(v) for v in negative[k, b, i]]
+                # lambda * E[log sigmoid(-z~ h)] with lambda = N is the sum over the N negatives.
+                total -= log_sigmoid(pos) + sum(log_sigmoid(-n) for n in negs)
+                count += 1
+                wins += all(pos > n for n in negs)
+    assert result.num_positives == count == batch * (4 + 3 + 2)
+    assert float(result.loss) == pytest.approx(total / count, rel=1e-5)
+    assert float(result.accuracy) == pytest.approx(wins / count)
+
+
+def test_loss_rewards_separating_positive_from_negatives() -> None:
+    valid = torch.ones(1, 4, dtype=torch.bool)
+    good = contrastive_bce(StepScores(torch.full((1, 1, 4), 8.0), torch.full((1, 1, 4, 10), -8.0), valid))
+    bad = contrastive_bce(StepScores(torch.full((1, 1, 4), -8.0), torch.full((1, 1, 4, 10), 8.0), valid))
+    assert float(good.loss) < 0.01 and float(good.accuracy) == 1.0
+    assert float(bad.loss) > 80 and float(bad.accuracy) == 0.0
+
+
+@pytest.fixture
+def ci_manifest(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> Path:
+    return write_manifest(tmp_path / "ci.jsonl", shortest_ci_utterances(ci_librispeech_rows, shared_data, 24))
+
+
+def test_crops_share_the_batchs_shortest_length_and_move_between_epochs(tmp_path: Path, ci_manifest: Path) -> None:
+    utterances = read_manifest(ci_manifest)
+    store = waveform_store(utterances, tmp_path / "wav", progress=False)
+    first = store[utterances[0].id][:, 0]
+    assert abs(float(first.mean())) < 1e-2 and float(first.std()) == pytest.approx(1.0, abs=1e-2)
+    dataset = CropDataset(utterances, store, crop_samples=24_000, min_samples=16_000)
+    lengths = [dataset.cropped_length(i) for i in range(len(dataset))]
+    sampler = CropBatchSampler(BucketBatchSampler(lengths, 100_000, shuffle=True, seed=3), seed=3)
+    requests = list(sampler)
+    seen = sorted(i for _, indices in requests for i in indices)
+    assert seen == list(range(len(dataset)))
+    for request in requests:
+        crops = dataset[request]
+        assert crops.shape == (len(request[1]), min(lengths[i] for i in request[1]))
+        assert crops.shape[0] * crops.shape[1] <= 100_000
+    # A crop is a contiguous slice of the normalised utterance.
+    seed, indices = requests[0]
+    crop = dataset[(seed, indices)][0]
+    whole = store[dataset.utterances[indices[0]].id][:, 0]
+    starts = [s for s in range(len(whole) - len(crop) + 1) if torch.equal(whole[s : s + len(crop)], crop)]
+    assert starts
+    sampler.set_epoch(1)
+    assert [r[0] for r in sampler] != [r[0] for r in requests]  # new crop offsets every epoch
+    torch.testing.assert_close(normalize_waveform(whole * 7 + 1), normalize_waveform(whole), atol=1e-4, rtol=1e-4)
+
+
+def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path) -> None:
+    config = load_config(
+        PretrainConfig,
+        None,
+        [
+            f"out_dir={tmp_path / 'run'}",
+            f"data.train_manifests=[{ci_manifest}]",
+            f"data.waveform_cache_dir={tmp_path / 'wav'}",
+            "data.crop_samples=16000",
+            "data.max_samples_per_batch=64000",
+            "data.num_workers=0",
+            "model.encoder_layers=[{channels: 32, kernel: 10, stride: 5}, {channels: 32, kernel: 8, stride: 4},"
+            " {channels: 32, kernel: 4, stride: 2}, {channels: 32, kernel: 4, stride: 2}, {channels: 32, kernel: 4, stride: 2}]",
+            "model.context_layers=[{channels: 32, kernel: 3}, {channels: 32, kernel: 3}]",
+            "model.prediction_steps=6",
+            "optim.lr=5e-3",
+            "optim.warmup_steps=5",
+            "trainer.max_steps=50",
+            "trainer.log_every_n_steps=1",
+            "trainer.progress_bar=false",
+        ],
+    )
+    run_dir = pretrain(config)
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("train/loss")]
+    losses = [float(r["train/loss"]) for r in rows]
+    assert len(losses) == 50
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    assert last < 0.85 * first, losses
+    accuracy = [float(r["train/accuracy"]) for r in rows]
+    assert sum(accuracy[-10:]) > sum(accuracy[:10])
+    throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
+    assert throughput and min(throughput) > 0
+    assert (run_dir / "train_summary.json").is_file()
+
+    # The checkpoint feeds featurization directly, with the pretraining's input normalisation.
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    loaded = load_wav2vec(checkpoint)
+    assert loaded.source == "asr-bench" and loaded.normalize
+    assert loaded.model.config == config.model
+    utt = read_manifest(ci_manifest)[0]
+    wav = load_audio(utt.audio)
+    features = Wav2VecFeaturizer.from_checkpoint(checkpoint, "c")(wav)
+    with torch.no_grad():
+        expected = loaded.model.features(normalize_waveform(wav).unsqueeze(0), "c")[0]
+    torch.testing.assert_close(features, expected, atol=2e-4, rtol=1e-4)
+
+    # Re-running with a later max_steps resumes from last.ckpt instead of starting over.
+    resumed = pretrain(dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, max_steps=53)))
+    state = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == 53
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        steps = [int(r["step"]) for r in csv.DictReader(handle) if r.get("train/loss")]
+    assert steps == list(range(len(steps))) and len(steps) >= 53  # one curve: the first run's rows kept, none twice

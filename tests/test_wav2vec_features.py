@@ -1,0 +1,112 @@
+"""wav2vec featurization: padded batches and chunked long audio must equal one plain forward per utterance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from asr_bench.data.audio import load_audio
+from asr_bench.data.manifest import write_manifest
+from asr_bench.features.featurize import FeatureConfig, Wav2VecFeatureConfig, featurize_manifest
+from asr_bench.features.h5 import export_fairseq_h5
+from asr_bench.features.waveform import normalize_waveform
+from asr_bench.features.wav2vec import Wav2VecFeaturizer
+from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
+from asr_bench.models.wav2vec import ContextLayer, EncoderLayer, Wav2Vec, Wav2VecConfig
+from corpus_fixtures import shortest_ci_utterances
+
+
+def small_model(skip_connections: bool = False, log_compression: bool = False) -> Wav2Vec:
+    torch.manual_seed(0)
+    config = Wav2VecConfig(
+        encoder_layers=[EncoderLayer(24, k, s) for k, s in ((10, 5), (8, 4), (4, 2), (4, 2), (4, 2))],
+        context_layers=[ContextLayer(24, 3), ContextLayer(32, 4), ContextLayer(32, 2)],
+        skip_connections=skip_connections,
+        log_compression=log_compression,
+    )
+    model = Wav2Vec(config).eval()
+    with torch.no_grad():  # non-trivial affine norms, so a mistake in applying them shows
+        for module in model.modules():
+            if isinstance(module, torch.nn.GroupNorm):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.3, 0.3)
+    return model
+
+
+def reference(model: Wav2Vec, wav: torch.Tensor, representation: str | int) -> torch.Tensor:
+    with torch.no_grad():
+        return model.features(normalize_waveform(wav).unsqueeze(0), representation)[0]
+
+
+@pytest.mark.parametrize("representation", ["z", "c", 0, 1])
+@pytest.mark.parametrize("large_style", [False, True])
+def test_padded_batch_equals_one_forward_per_utterance(representation: str | int, large_style: bool) -> None:
+    model = small_model(skip_connections=large_style, log_compression=large_style)
+    featurizer = Wav2VecFeaturizer(model, representation, normalize=True)
+    generator = torch.Generator().manual_seed(1)
+    waveforms = [torch.randn(n, generator=generator) * (1 + i) for i, n in enumerate((16_000, 9_731, 3_200, 12_345))]
+    for wav, features in zip(waveforms, featurizer.featurize_batch(waveforms)):
+        expected = reference(model, wav, representation)
+        assert features.shape == expected.shape == (model.num_frames(len(wav)), expected.shape[1])
+        torch.testing.assert_close(features, expected, atol=2e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("large_style", [False, True])
+def test_chunked_long_audio_equals_a_full_forward(large_style: bool) -> None:
+    model = small_model(skip_connections=large_style, log_compression=large_style)
+    wav = torch.randn(41_234, generator=torch.Generator().manual_seed(2))
+    chunked = Wav2VecFeaturizer(model, "c", normalize=True, chunk_samples=4_000)
+    assert len(wav) > chunked.chunk_samples  # the long-audio path is the one under test
+    torch.testing.assert_close(chunked(wav), reference(model, wav, "c"), atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        Wav2VecFeaturizer(model, "z", normalize=True, chunk_samples=4_000)(wav), reference(model, wav, "z"),
+        atol=2e-4, rtol=1e-4,
+    )
+
+
+def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
+    model = small_model()
+    checkpoint = save_fairseq_wav2vec(model, tmp_path / "wav2vec_small.pt")
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 5)
+    config = FeatureConfig(
+        kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint), "c", batch_size=3)
+    )
+    store = featurize_manifest(utterances, config, progress=False)
+    assert store.dim == 32 and len(store) == 5
+    for utt in utterances:
+        wav = load_audio(utt.audio)
+        with torch.no_grad():  # fairseq models read raw, unnormalised audio
+            expected = model.features(wav.unsqueeze(0), "c")[0]
+        torch.testing.assert_close(store[utt.id], expected, atol=5e-3, rtol=2e-3)  # the cache stores float16
+
+    # fairseq's featurizer layout: one .h5context per utterance, time-major flattened features and info.
+    out = export_fairseq_h5(utterances, store, tmp_path / "h5", "train")
+    assert len(out) == 5
+    with h5py.File(out[0], "r") as handle:
+        info = handle["info"][()]
+        features = handle["features"][()]
+    frames = store.num_frames(utterances[0].id)
+    assert list(info) == [100, frames, 32]
+    np.testing.assert_allclose(features.reshape(frames, 32), store[utterances[0].id].numpy())
+
+
+def test_changed_checkpoint_never_reuses_cached_features(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 2)
+    first = save_fairseq_wav2vec(small_model(), tmp_path / "a.pt")
+    model = small_model()
+    with torch.no_grad():
+        model.feature_extractor.conv_layers[0][0].weight.mul_(1.5)
+    second = save_fairseq_wav2vec(model, tmp_path / "b.pt")
+    stores = [
+        featurize_manifest(
+            utterances,
+            FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(path))),
+            progress=False,
+        )
+        for path in (first, second)
+    ]
+    assert stores[0].path != stores[1].path
