@@ -4,7 +4,7 @@
 
 Works on the emissions a greedy `asr-bench decode` saved, so only the decoder is timed, not the acoustic
 model. RTF = decode seconds / audio seconds, audio seconds being the manifest durations of the decoded
-utterances. The process is pinned to one core (sched_setaffinity, what `taskset` does) with one torch thread,
+utterances (as the greedy decode recorded them in results.json, or from --manifest). The process is pinned to one core (sched_setaffinity, what `taskset` does) with one torch thread,
 since deployment-style numbers must not depend on how many idle cores the machine has. Decoder construction
 (loading the LM, building the lexicon trie) is reported apart from decoding: it happens once per process.
 Prints one JSON line, with hardware, versions and git commit. Target: RTF <= 0.05 at the default beam (50).
@@ -28,7 +28,7 @@ from asr_bench.data.tokens import LetterTokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.greedy import greedy_indices
 from asr_bench.decode.lm import LanguageModelDir
-from asr_bench.decode.run import load_decoded_split
+from asr_bench.decode.run import load_decoded_split, recorded_entry
 from asr_bench.errors import AsrBenchError
 from asr_bench.report.metrics import wer
 from asr_bench.report.provenance import git_commit, hardware, package_versions
@@ -55,13 +55,12 @@ def cpu_model() -> str:
 
 
 def audio_seconds(run_dir: Path, split: str, ids: list[str], manifest: Path | None) -> float:
-    """Total duration of the decoded utterances, from --manifest or the manifest the greedy decode recorded."""
+    """Total duration of the decoded utterances: from --manifest, else what the greedy decode recorded."""
     if manifest is None:
-        results = json.loads((run_dir / "results.json").read_text()) if (run_dir / "results.json").is_file() else {}
-        recorded = results.get("splits", {}).get(split, {}).get("greedy", {}).get("manifest")
-        if recorded is None:
-            raise AsrBenchError(f"{run_dir / 'results.json'} records no manifest for split {split!r}: pass --manifest")
-        manifest = Path(recorded)
+        greedy = recorded_entry(run_dir, split, "greedy")
+        if "audio_hours" not in greedy:
+            raise AsrBenchError(f"{run_dir / 'results.json'} records no audio_hours for split {split!r}: pass --manifest")
+        return float(greedy["audio_hours"]) * 3600
     durations = {u.id: u.duration for u in read_manifest(manifest)}
     missing = [i for i in ids if i not in durations]
     if missing:
@@ -71,9 +70,7 @@ def audio_seconds(run_dir: Path, split: str, ids: list[str], manifest: Path | No
 
 def tuned_weights(run_dir: Path, split: str) -> tuple[float, float]:
     """The LM weight and word score the run's beam decode used (tuned on dev), else the decoder defaults."""
-    results_path = run_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    beam = results.get("splits", {}).get(split, {}).get("beam", {})
+    beam = recorded_entry(run_dir, split, "beam")
     defaults = BeamSearchConfig()
     return float(beam.get("lm_weight", defaults.lm_weight)), float(beam.get("word_score", defaults.word_score))
 
@@ -130,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, required=True, help="run directory with decode/<split>/emissions.pt")
     parser.add_argument("--split", default="dev", help="decoded split to time (default dev)")
     parser.add_argument("--lm", type=Path, required=True, help="LM directory from `asr-bench lm build`")
-    parser.add_argument("--manifest", type=Path, help="manifest for durations (default: the one results.json records)")
+    parser.add_argument("--manifest", type=Path, help="manifest for durations (default: the audio hours results.json records)")
     parser.add_argument("--beam-sizes", type=lambda s: [int(b) for b in s.split(",")], default=[50, 500],
                         help="comma-separated beam sizes (default 50,500)")
     parser.add_argument("--lm-weight", type=float, help="LM weight (default: the run's tuned value, else 2)")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from asr_bench.config import load_config
+from asr_bench.config import dump_config, load_config
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import read_manifest, write_manifest
 from asr_bench.features.wav2vec import Wav2VecFeaturizer
@@ -18,7 +18,7 @@ from asr_bench.models.checkpoint import load_wav2vec
 from asr_bench.features.waveform import normalize_waveform, waveform_store
 from asr_bench.models.wav2vec import StepScores
 from asr_bench.tasks.batching import BucketBatchSampler
-from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, pretrain
+from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, contrastive_infonce, pretrain
 from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset
 from corpus_fixtures import shortest_ci_utterances
 
@@ -51,6 +51,23 @@ def test_loss_equals_the_papers_formula() -> None:
     assert result.num_positives == count == batch * (4 + 3 + 2)
     assert float(result.loss) == pytest.approx(total / count, rel=1e-5)
     assert float(result.accuracy) == pytest.approx(wins / count)
+
+
+def test_infonce_option_is_the_softmax_cross_entropy_of_the_positive() -> None:
+    positive = torch.tensor([[[2.0, 0.5]]])  # (K=1, B=1, F=2)
+    negative = torch.tensor([[[[1.0, -1.0], [3.0, 0.0]]]])  # (1, 1, 2, N=2)
+    valid = torch.tensor([[True, True]])
+    result = contrastive_infonce(StepScores(positive, negative, valid))
+    by_hand = [-(2.0 - math.log(math.exp(2.0) + math.exp(1.0) + math.exp(-1.0))),
+               -(0.5 - math.log(math.exp(0.5) + math.exp(3.0) + math.exp(0.0)))]
+    assert float(result.loss) == pytest.approx(sum(by_hand) / 2, rel=1e-6)
+    assert float(result.accuracy) == 0.5
+    # Shifting every logit alike changes the binary loss but not the softmax one: no reward for collapse.
+    shifted = contrastive_infonce(StepScores(positive - 5, negative - 5, valid))
+    assert float(shifted.loss) == pytest.approx(float(result.loss), rel=1e-6)
+    assert float(contrastive_bce(StepScores(positive - 5, negative - 5, valid)).loss) != pytest.approx(
+        float(contrastive_bce(StepScores(positive, negative, valid)).loss)
+    )
 
 
 def test_loss_rewards_separating_positive_from_negatives() -> None:
@@ -123,6 +140,7 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     assert last < 0.85 * first, losses
     accuracy = [float(r["train/accuracy"]) for r in rows]
     assert sum(accuracy[-10:]) > sum(accuracy[:10])
+    assert all(float(r["train/z_time_std"]) >= 0 for r in rows)  # the collapse diagnostic is logged
     throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
     assert throughput and min(throughput) > 0
     assert (run_dir / "train_summary.json").is_file()
@@ -146,3 +164,14 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         steps = [int(r["step"]) for r in csv.DictReader(handle) if r.get("train/loss")]
     assert steps == list(range(len(steps))) and len(steps) >= 53  # one curve: the first run's rows kept, none twice
+
+
+def test_a_run_directory_of_another_kind_is_refused(tmp_path: Path, ci_manifest: Path) -> None:
+    from asr_bench.errors import ConfigError
+    from asr_bench.tasks.train_ctc import TrainConfig, train
+
+    (tmp_path / "run").mkdir()
+    dump_config(load_config(PretrainConfig, None, [f"out_dir={tmp_path / 'run'}"]), tmp_path / "run" / "config.yaml")
+    config = load_config(TrainConfig, None, [f"out_dir={tmp_path / 'run'}", f"data.train_manifest={ci_manifest}"])
+    with pytest.raises(ConfigError, match="different kind of run"):
+        train(config)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from asr_bench.report.plots import plot_sweep
+from asr_bench.report.plots import plot_pretraining, plot_sweep
 from asr_bench.report.tables import write_report
 
 
@@ -21,6 +21,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--corpus", choices=["librispeech", "wsj", "timit"], help="adds the paper's table for it")
     parser.add_argument("--metric", default="wer", help="metric to plot against labelled hours (wer, cer, per)")
+    parser.add_argument(
+        "--pretrain-run", action="append", default=[], metavar="DIR",
+        help="an `asr-bench pretrain` run directory: plot its loss/accuracy curves (repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,5 +36,8 @@ def run(args: argparse.Namespace) -> int:
     for split in sorted({r["split"] for r in rows}):
         for decoder in sorted({r["decoder"] for r in rows}):
             plot_sweep(rows, out_dir / f"{args.metric}_{split}_{decoder}.png", split, decoder, args.metric)
+    for pretrain_run in map(Path, args.pretrain_run):
+        figure = plot_pretraining(pretrain_run / "logs" / "metrics.csv", out_dir / f"pretraining_{pretrain_run.name}.png")
+        print(f"pretraining curves: {figure}")
     print(written["md"].read_text())
     return 0

@@ -112,6 +112,15 @@ def write_hypotheses(path: Path, ids: list[str], texts: list[str]) -> None:
     path.write_text("".join(f"{i}\t{t}\n" for i, t in zip(ids, texts)))
 
 
+def recorded_entry(run_dir: Path, split: str, decoder: str) -> dict[str, Any]:
+    """The (split, decoder) entry of run_dir/results.json, or {} where there is none yet."""
+    path = run_dir / "results.json"
+    if not path.is_file():
+        return {}
+    entry: dict[str, Any] = json.loads(path.read_text()).get("splits", {}).get(split, {}).get(decoder, {})
+    return entry
+
+
 def read_hypotheses(path: Path) -> dict[str, str]:
     """`id<TAB>text` lines (as `write_hypotheses` writes them) -> {id: text}, in file order."""
     texts: dict[str, str] = {}
@@ -174,8 +183,7 @@ def decode_beam(
     ids = list(references)
     name = "beam_lexicon_free" if config.lexicon_free else "beam"
     write_hypotheses(run_dir / "decode" / split / f"{name}.hyp", ids, [hypotheses[i] for i in ids])
-    results_path = run_dir / "results.json"
-    greedy = json.loads(results_path.read_text()).get("splits", {}).get(split, {}).get("greedy", {}) if results_path.is_file() else {}
+    greedy = recorded_entry(run_dir, split, "greedy")
     audio_s = float(greedy["audio_hours"]) * 3600 if "audio_hours" in greedy else None
     entry: dict[str, Any] = {
         **score([references[i] for i in ids], [hypotheses[i] for i in ids], phones=False),

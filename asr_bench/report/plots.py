@@ -1,7 +1,8 @@
-"""Error rate against labelled hours, one line per feature type, with 95% CI bars: the mission's question as a figure."""
+"""Figures: error rate against labelled hours (the mission's question), and pretraining curves."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,33 @@ def plot_sweep(rows: list[dict[str, Any]], out_path: Path, split: str, decoder: 
     ax.set_ylabel(f"{split} {metric.upper()} (%), {decoder}")
     ax.grid(True, alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=120)
+    plt.close(fig)
+    return out_path
+
+
+PRETRAIN_CURVES = (("loss", "contrastive loss"), ("accuracy", "positive beats all negatives"), ("z_time_std", "z std over time"))
+
+
+def plot_pretraining(metrics_csv: Path, out_path: Path) -> Path:
+    """Loss, accuracy and z's variation over time against updates, train and valid, from a pretraining run's CSV log.
+
+    The third panel shows the collapse the binary loss can fall into (z constant in time,
+    accuracy at chance) at a glance.
+    """
+    with metrics_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    fig, axes = plt.subplots(1, len(PRETRAIN_CURVES), figsize=(4 * len(PRETRAIN_CURVES), 3.2))
+    for ax, (name, title) in zip(axes, PRETRAIN_CURVES):
+        for split in ("train", "valid"):
+            points = [(int(r["step"]), float(r[f"{split}/{name}"])) for r in rows if r.get(f"{split}/{name}")]
+            if points:
+                ax.plot(*zip(*points), marker="o" if split == "valid" else None, label=split)
+        ax.set_title(title)
+        ax.set_xlabel("update")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(out_path, dpi=120)
     plt.close(fig)

@@ -19,7 +19,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -45,17 +45,43 @@ class ContrastiveLoss(NamedTuple):
     num_positives: int
 
 
-def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
-    """The paper's loss from step logits: positive (K, B, F), negative (K, B, F, N), valid (K, F)."""
+def _valid_logits(scores: StepScores) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positive (P,) and negative (P, N) logits at the prediction positions whose target is inside the crop."""
     valid = scores.valid.unsqueeze(1).expand_as(scores.positive)  # (K, B, F)
-    positive = scores.positive.float()[valid]  # (P,)
-    negative = scores.negative.float()[valid]  # (P, N)
+    positive, negative = scores.positive.float()[valid], scores.negative.float()[valid]
     if positive.numel() == 0:
         raise ConfigError("no prediction targets inside the crop: crops are shorter than offset + prediction_steps")
+    return positive, negative
+
+
+def _accuracy(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    return (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
+
+
+def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
+    """The paper's loss from step logits: positive (K, B, F), negative (K, B, F, N), valid (K, F)."""
+    positive, negative = _valid_logits(scores)
     # -log sigmoid(x) = softplus(-x); -log sigmoid(-x) = softplus(x)
     total = F.softplus(-positive).sum() + F.softplus(negative).sum()
-    wins = (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
-    return ContrastiveLoss(total / positive.numel(), wins, int(positive.numel()))
+    return ContrastiveLoss(total / positive.numel(), _accuracy(positive, negative), int(positive.numel()))
+
+
+def contrastive_infonce(scores: StepScores) -> ContrastiveLoss:
+    """Softmax cross-entropy picking the positive among itself and its negatives (vq-wav2vec / wav2vec 2.0's loss).
+
+    Not the paper's. It is offered because it depends only on logit differences: the
+    binary loss can be lowered by scoring every candidate alike (towards probability
+    1 / (N + 1)), which a model reaches by making z constant over time, and small models
+    trained briefly do exactly that (`train/z_time_std` falls towards 0, accuracy stays at
+    chance); the softmax loss gains nothing from it.
+    """
+    positive, negative = _valid_logits(scores)
+    logits = torch.cat([positive.unsqueeze(1), negative], dim=1)
+    loss = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+    return ContrastiveLoss(loss, _accuracy(positive, negative), int(positive.numel()))
+
+
+LOSSES = {"bce": contrastive_bce, "infonce": contrastive_infonce}
 
 
 def _paper_optim() -> OptimConfig:
@@ -87,24 +113,29 @@ class PretrainConfig:
     model: Wav2VecConfig = field(default_factory=Wav2VecConfig)
     optim: OptimConfig = field(default_factory=_paper_optim)
     trainer: TrainerConfig = field(default_factory=_paper_trainer)
+    loss: Literal["bce", "infonce"] = "bce"  # bce: the paper's; infonce: see `contrastive_infonce`
 
 
 class PretrainTask(pl.LightningModule):
-    def __init__(self, model: Wav2Vec, optim: OptimConfig, hparams: dict[str, Any]) -> None:
+    def __init__(self, model: Wav2Vec, optim: OptimConfig, hparams: dict[str, Any], loss: str = "bce") -> None:
         super().__init__()
         self.model = model
         self.optim = optim
+        self.loss = LOSSES[loss]
         self.save_hyperparameters(hparams)  # the model config travels in every checkpoint
         self._last_step_end: float | None = None
 
-    def _step(self, wav: torch.Tensor, generator: torch.Generator | None) -> ContrastiveLoss:
+    def _step(self, wav: torch.Tensor, generator: torch.Generator | None) -> tuple[ContrastiveLoss, torch.Tensor]:
+        """The loss, and how much z varies over time (its collapse towards a constant shows as this falling to 0)."""
         z, c = self.model(wav)
-        return contrastive_bce(self.model.contrastive_scores(z, c, generator))
+        z_time_std = z.detach().float().std(dim=2).mean()
+        return self.loss(self.model.contrastive_scores(z, c, generator)), z_time_std
 
     def training_step(self, wav: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        result = self._step(wav, None)
+        result, z_time_std = self._step(wav, None)
         self.log("train/loss", result.loss, prog_bar=True, batch_size=wav.shape[0])
         self.log("train/accuracy", result.accuracy, prog_bar=True, batch_size=wav.shape[0])
+        self.log("train/z_time_std", z_time_std, batch_size=wav.shape[0])
         return result.loss
 
     def on_train_batch_end(self, outputs: Any, wav: torch.Tensor, batch_idx: int) -> None:
@@ -121,7 +152,7 @@ class PretrainTask(pl.LightningModule):
     def validation_step(self, wav: torch.Tensor, batch_idx: int) -> None:
         # Fixed negatives per batch, so the validation curve is not noise from resampling.
         generator = torch.Generator(device=wav.device).manual_seed(batch_idx)
-        result = self._step(wav, generator)
+        result, _ = self._step(wav, generator)
         self.log("valid/loss", result.loss, prog_bar=True, sync_dist=True, batch_size=wav.shape[0])
         self.log("valid/accuracy", result.accuracy, sync_dist=True, batch_size=wav.shape[0])
 
@@ -157,7 +188,7 @@ def pretrain(config: PretrainConfig) -> Path:
 
     model = Wav2Vec(config.model)
     log.info("wav2vec: %.2f M parameters, %.2f h of training audio", sum(p.numel() for p in model.parameters()) / 1e6, total_hours(train_utts))
-    task = PretrainTask(model, config.optim, to_dict(config))
+    task = PretrainTask(model, config.optim, to_dict(config), config.loss)
     data = PretrainDataModule(
         train_set, valid_set, config.data.max_samples_per_batch, config.data.num_workers, config.seed
     )

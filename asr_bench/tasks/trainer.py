@@ -18,9 +18,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import yaml
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
-from asr_bench.config import dump_config
+from asr_bench.config import dump_config, to_dict
+from asr_bench.errors import ConfigError
 from asr_bench.report.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -105,8 +107,25 @@ def fit_resumable(trainer: pl.Trainer, task: pl.LightningModule, data: pl.Lightn
             writer.writerows(earlier + later)
 
 
+def _key_paths(values: Any, prefix: str = "") -> set[str]:
+    if not isinstance(values, dict):
+        return set()
+    return {f"{prefix}{k}" for k in values} | {p for k, v in values.items() for p in _key_paths(v, f"{prefix}{k}.")}
+
+
 def start_run(config: Any, out_dir: Path, seed: int) -> Path:
-    """Create the run directory, seed every RNG, and record the config and provenance before any work."""
+    """Create the run directory, seed every RNG, and record the config and provenance before any work.
+
+    A directory already holding a run of another kind (say, pretraining where acoustic-model
+    training is asked for) is refused: resuming would load the wrong checkpoint.
+    """
+    previous = out_dir / "config.yaml"
+    if previous.is_file():
+        earlier = _key_paths(yaml.safe_load(previous.read_text()))
+        if earlier != _key_paths(to_dict(config)):
+            raise ConfigError(
+                f"{out_dir} holds a different kind of run (see {previous}); choose another out_dir for this one"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(seed, workers=True)
     dump_config(config, out_dir / "config.yaml")

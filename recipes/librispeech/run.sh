@@ -90,14 +90,14 @@ if run_stage 5; then
 fi
 if run_stage 6; then
     log "6: wav2vec pretraining on the training audio"
-    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$exp_dir/wav2vec" seed="$seed" \
+    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$exp_dir/pretrain" seed="$seed" \
         data.waveform_cache_dir="$exp_dir/waveforms" \
         data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
 fi
 if run_stage 7; then
     log "7: wav2vec acoustic model"
     train_model wav2vec "$here/conf/acoustic_model.yaml" features.kind=wav2vec \
-        features.wav2vec.checkpoint="$exp_dir/wav2vec/checkpoints/last.ckpt"
+        features.wav2vec.checkpoint="$exp_dir/pretrain/checkpoints/last.ckpt"
 fi
 if run_stage 8; then
     log "8: decode wav2vec model"
@@ -107,6 +107,6 @@ if run_stage 9; then
     log "9: report"
     runs=()
     for name in logmel wav2vec; do [ -f "$exp_dir/$name/results.json" ] && runs+=("$exp_dir/$name"); done
-    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech
+    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech --pretrain-run "$exp_dir/pretrain"
 fi
 echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"
