@@ -46,7 +46,7 @@ def test_cli_pipeline_end_to_end(tmp_path: Path, ci_librispeech_rows, shared_dat
 def test_cli_reports_bad_input_clearly(tmp_path: Path, capsys) -> None:
     assert main(["prepare", "librispeech", "--corpus-dir", str(tmp_path / "nope"), "--out-dir", str(tmp_path)]) == 2
     assert str(tmp_path / "nope") in capsys.readouterr().err
-    assert main(["train", "data.train_manifest=" + str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["train", f"out_dir={tmp_path / 'am'}", "data.train_manifest=" + str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err
     assert main(["train", "model.channels=3"]) == 2
     assert "unknown key" in capsys.readouterr().err

@@ -175,3 +175,34 @@ def test_a_run_directory_of_another_kind_is_refused(tmp_path: Path, ci_manifest:
     config = load_config(TrainConfig, None, [f"out_dir={tmp_path / 'run'}", f"data.train_manifest={ci_manifest}"])
     with pytest.raises(ConfigError, match="different kind of run"):
         train(config)
+
+
+def test_last_checkpoint_is_the_latest_even_when_the_metric_stops_improving(tmp_path: Path, ci_manifest: Path) -> None:
+    # lr 0 and fixed validation negatives: the validation loss is identical every epoch, so "best" never
+    # improves after the first; last.ckpt must still follow the run (Lightning's save_last alone would not).
+    config = load_config(
+        PretrainConfig,
+        None,
+        [
+            f"out_dir={tmp_path / 'run'}",
+            f"data.train_manifests=[{ci_manifest}]",
+            f"data.valid_manifests=[{ci_manifest}]",
+            f"data.waveform_cache_dir={tmp_path / 'wav'}",
+            "data.crop_samples=16000",
+            "data.max_samples_per_batch=128000",
+            "data.num_workers=0",
+            "model.encoder_layers=[{channels: 8, kernel: 10, stride: 5}, {channels: 8, kernel: 8, stride: 4},"
+            " {channels: 8, kernel: 4, stride: 2}, {channels: 8, kernel: 4, stride: 2}, {channels: 8, kernel: 4, stride: 2}]",
+            "model.context_layers=[{channels: 8, kernel: 3}]",
+            "model.prediction_steps=4",
+            "optim.lr=0.0",
+            "trainer.max_epochs=3",
+            "trainer.max_steps=-1",
+            "trainer.progress_bar=false",
+        ],
+    )
+    run_dir = pretrain(config)
+    best = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert best["epoch"] == 0
+    assert last["epoch"] == 2 and last["global_step"] > best["global_step"]

@@ -73,7 +73,9 @@ def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_lib
     checkpoint = save_fairseq_wav2vec(model, tmp_path / "wav2vec_small.pt")
     utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 5)
     config = FeatureConfig(
-        kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint), "c", batch_size=3)
+        kind="wav2vec",
+        cache_dir=str(tmp_path / "cache"),
+        wav2vec=Wav2VecFeatureConfig(str(checkpoint), "c", batch_size=3, normalize=False),
     )
     store = featurize_manifest(utterances, config, progress=False)
     assert store.dim == 32 and len(store) == 5
@@ -82,6 +84,17 @@ def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_lib
         with torch.no_grad():  # fairseq models read raw, unnormalised audio
             expected = model.features(wav.unsqueeze(0), "c")[0]
         torch.testing.assert_close(store[utt.id], expected, atol=5e-3, rtol=2e-3)  # the cache stores float16
+
+    # By default each dimension is normalised over the utterance, as log-mel is.
+    normalised = featurize_manifest(
+        utterances, FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint))),
+        progress=False,
+    )
+    assert normalised.path != store.path
+    frames = normalised[utterances[0].id]
+    torch.testing.assert_close(frames.mean(0), torch.zeros(32), atol=2e-3, rtol=0)
+    live = store[utterances[0].id].std(0) > 1e-3  # a dimension constant over the utterance stays 0
+    torch.testing.assert_close(frames.std(0, unbiased=False)[live], torch.ones(int(live.sum())), atol=2e-2, rtol=0)
 
     # fairseq's featurizer layout: one .h5context per utterance, time-major flattened features and info.
     out = export_fairseq_h5(utterances, store, tmp_path / "h5", "train")

@@ -18,6 +18,7 @@ from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError
 from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache, featurize_to_cache
 from asr_bench.features.logmel import LogMel, LogMelConfig
+from asr_bench.features.normalize import utterance_mvn
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Wav2VecFeatureConfig:
     chunk_samples: int = 480_000  # 30 s: longer audio is processed layer by layer in overlapping chunks
     device: str = "cpu"
     batch_size: int = 8  # utterances per forward (similar durations; padding never changes the features)
+    normalize: bool = True  # per-utterance mean/variance per dimension, as log-mel gets (features/normalize.py)
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,17 @@ def featurize_manifest(
     featurizer = Wav2VecFeaturizer.from_checkpoint(
         settings.checkpoint, _representation(settings.representation), settings.device, settings.chunk_samples
     )
-    key = {"kind": "wav2vec", **featurizer.config_dict()}
+    key = {"kind": "wav2vec", **featurizer.config_dict(), "utterance_mvn": settings.normalize}
+
+    def extract(batch: list[Utterance]) -> list[torch.Tensor]:
+        features = featurizer.featurize_batch(load_waveforms(batch))
+        return [utterance_mvn(f) for f in features] if settings.normalize else features
+
     return featurize_batches_to_cache(
         cache_dir,
         utterances,
         key,
-        lambda batch: featurizer.featurize_batch(load_waveforms(batch)),
+        extract,
         settings.batch_size,
         description,
         progress,

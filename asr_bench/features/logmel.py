@@ -13,6 +13,8 @@ import torchaudio
 
 from asr_bench.data.audio import SAMPLE_RATE_HZ
 
+from asr_bench.features.normalize import utterance_mvn
+
 
 @dataclass(frozen=True)
 class LogMelConfig:
@@ -58,5 +60,5 @@ class LogMel(torch.nn.Module):
             return waveform.new_zeros(0, self.config.num_mels)
         features = torch.log(self.melspec(waveform) + 1e-6).transpose(0, 1)
         if self.config.normalize:
-            features = (features - features.mean(dim=0)) / (features.std(dim=0, unbiased=False) + 1e-5)
+            features = utterance_mvn(features)
         return features.contiguous()

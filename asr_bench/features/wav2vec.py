@@ -21,7 +21,7 @@ On a GPU the convolutions run in bf16 autocast; statistics are always float32 or
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,13 @@ class Wav2VecFeaturizer:
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
-    def _walk(self, x: torch.Tensor, lengths: torch.Tensor, conv: Callable[[nn.Conv1d, int, torch.Tensor], torch.Tensor], normalize: Normalizer) -> torch.Tensor:
+    def _walk(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        conv: Callable[[nn.Conv1d, int, torch.Tensor], torch.Tensor],
+        normalize: Normalizer,
+    ) -> torch.Tensor:
         """Run layers up to the requested representation: (B, 1, T) audio -> (B, C, F)."""
         num_encoder = len(self.model.config.encoder_layers)
         for index, (layer, norm, left_pad, residual) in enumerate(self._layers[: self._stop]):

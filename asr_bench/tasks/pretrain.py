@@ -24,7 +24,6 @@ from typing import Any, Literal, NamedTuple
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from asr_bench.config import to_dict
 from asr_bench.data.audio import SAMPLE_RATE_HZ
@@ -34,7 +33,7 @@ from asr_bench.features.waveform import waveform_store
 from asr_bench.models.wav2vec import StepScores, Wav2Vec, Wav2VecConfig
 from asr_bench.tasks.optim import OptimConfig, configure_optimization
 from asr_bench.tasks.pretrain_data import CropDataset, PretrainDataModule
-from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, start_run, write_summary
+from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, run_callbacks, start_run, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +192,7 @@ def pretrain(config: PretrainConfig) -> Path:
         train_set, valid_set, config.data.max_samples_per_batch, config.data.num_workers, config.seed
     )
     monitor = "valid/loss" if valid_set else "train/loss"
-    callbacks: list[pl.Callback] = [
-        ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor=monitor, mode="min", save_last=True),
-        LearningRateMonitor(logging_interval="step"),
-    ]
+    callbacks = run_callbacks(out_dir, monitor)
     trainer = build_trainer(config.trainer, out_dir, callbacks)
     fit_resumable(trainer, task, data, out_dir)
     if trainer.is_global_zero:

@@ -15,7 +15,7 @@ from typing import Literal
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.callbacks import EarlyStopping
 
 from asr_bench.config import to_dict
 from asr_bench.data.manifest import Utterance, read_manifest, total_hours
@@ -26,7 +26,7 @@ from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
 from asr_bench.tasks.ctc import CTCTask
 from asr_bench.tasks.ctc_data import CTCDataModule, CTCDataset, Tokenizer
 from asr_bench.tasks.optim import OptimConfig
-from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, start_run, write_summary
+from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, run_callbacks, start_run, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,10 @@ def train(config: TrainConfig) -> Path:
     task = CTCTask(model, tokenizer, config.optim, hparams)
     data = CTCDataModule(train_set, valid_set, config.data.max_frames_per_batch, config.data.num_workers, config.seed)
 
-    monitor = "valid/wer" if valid_set else "train/loss"
-    callbacks: list[pl.Callback] = [
-        ModelCheckpoint(
-            dirpath=out_dir / "checkpoints", filename="best", monitor=monitor, mode="min", save_last=True
-        ),
-        LearningRateMonitor(logging_interval="step"),
-    ]
+    # Letters: select by CER. A weak model's greedy WER can pass 100% through insertions, and then an
+    # empty output (exactly 100%) would look best. Phones: "valid/wer" is the PER.
+    monitor = ("valid/cer" if config.data.tokens == "letters" else "valid/wer") if valid_set else "train/loss"
+    callbacks = run_callbacks(out_dir, monitor)
     if config.trainer.early_stopping_patience > 0 and valid_set:
         callbacks.append(EarlyStopping(monitor=monitor, mode="min", patience=config.trainer.early_stopping_patience))
     trainer = build_trainer(config.trainer, out_dir, callbacks)

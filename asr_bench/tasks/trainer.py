@@ -19,6 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import yaml
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from asr_bench.config import dump_config, to_dict
@@ -51,6 +52,21 @@ def resolve_precision(precision: str) -> str:
     if precision != "auto":
         return precision
     return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def run_callbacks(out_dir: Path, monitor: str) -> list[pl.Callback]:
+    """best.ckpt by `monitor` (lower is better), last.ckpt at every validation, and the LR in the logs.
+
+    Two checkpoint callbacks, because Lightning's `save_last=True` writes last.ckpt only
+    when the monitored checkpoint improves: a run whose metric got worse would resume, and
+    be decoded, from an older epoch than the one it stopped at.
+    """
+    checkpoints = out_dir / "checkpoints"
+    return [
+        ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=monitor, mode="min", enable_version_counter=False),
+        ModelCheckpoint(dirpath=checkpoints, filename="last", monitor=None, save_top_k=1, enable_version_counter=False),
+        LearningRateMonitor(logging_interval="step"),
+    ]
 
 
 def build_trainer(config: TrainerConfig, out_dir: Path, callbacks: list[pl.Callback]) -> pl.Trainer:
@@ -124,7 +140,8 @@ def start_run(config: Any, out_dir: Path, seed: int) -> Path:
         earlier = _key_paths(yaml.safe_load(previous.read_text()))
         if earlier != _key_paths(to_dict(config)):
             raise ConfigError(
-                f"{out_dir} holds a different kind of run (see {previous}); choose another out_dir for this one"
+                f"{out_dir} holds a different kind of run, or one from another asr-bench version (its {previous} "
+                "has other keys); choose another out_dir for this one"
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(seed, workers=True)
