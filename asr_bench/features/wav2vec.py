@@ -51,15 +51,20 @@ def _file_digest(path: Path) -> str:
 
 
 def _masked_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tensor) -> torch.Tensor:
-    """One-group GroupNorm of (B, C, T) over each utterance's first `lengths[b]` frames only."""
-    y32 = y.float()
+    """One-group GroupNorm of (B, C, T) over each utterance's first `lengths[b]` frames only.
+
+    Also normalises the whole-utterance layer outputs of the long-audio path, which live
+    in host memory while the norm's parameters may sit on the accelerator.
+    """
+    y32, lengths = y.float(), lengths.to(y.device)
     mask = (torch.arange(y.shape[2], device=y.device) < lengths.unsqueeze(1)).unsqueeze(1)  # (B, 1, T)
     count = lengths.to(torch.float32) * y.shape[1]
     mean = (y32 * mask).sum(dim=(1, 2)) / count
     centred = (y32 - mean.view(-1, 1, 1)) * mask
     var = (centred**2).sum(dim=(1, 2)) / count
     out = (y32 - mean.view(-1, 1, 1)) / torch.sqrt(var.view(-1, 1, 1) + norm.eps)
-    return (out * norm.weight.float().view(1, -1, 1) + norm.bias.float().view(1, -1, 1)).to(y.dtype)
+    weight, bias = norm.weight.to(y.device, torch.float32), norm.bias.to(y.device, torch.float32)
+    return (out * weight.view(1, -1, 1) + bias.view(1, -1, 1)).to(y.dtype)
 
 
 class Wav2VecFeaturizer:
@@ -198,16 +203,6 @@ class Wav2VecFeaturizer:
                 out[:, :, start:end] = layer(piece).float().cpu()
         return out
 
-    @staticmethod
-    def _host_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tensor) -> torch.Tensor:
-        """One-group GroupNorm over a whole host-memory layer output, statistics in float64."""
-        y64 = y.double()
-        mean = y64.mean()
-        var = ((y64 - mean) ** 2).mean()
-        out = ((y64 - mean) / torch.sqrt(var + norm.eps)).float()
-        weight, bias = norm.weight.detach().float().cpu(), norm.bias.detach().float().cpu()
-        return out * weight.view(1, -1, 1) + bias.view(1, -1, 1)
-
     @torch.inference_mode()
     def _featurize_long(self, waveform: torch.Tensor) -> torch.Tensor:
         """One long utterance, layer by layer, convolutions in overlapping chunks: equal to a full forward."""
@@ -216,7 +211,7 @@ class Wav2VecFeaturizer:
         for module in residual_layers:
             module.cpu()  # the 1x1 residual projections run on the host tensors
         try:
-            out = self._walk(x, torch.tensor([x.shape[2]]), self._conv_chunked, self._host_group_norm)
+            out = self._walk(x, torch.tensor([x.shape[2]]), self._conv_chunked, _masked_group_norm)
         finally:
             for module in residual_layers:
                 module.to(self.device)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from torch.utils.data import Sampler
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from asr_bench.errors import AsrBenchError
 
@@ -62,3 +64,37 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return -(-len(self.batches) // self.world_size)
+
+
+class BucketedDataModule(pl.LightningDataModule):
+    """Train/valid datasets batched by `BucketBatchSampler` under a size budget, sharded by DDP rank.
+
+    Subclasses say how long each item is (`lengths`) and how to turn the rank's buckets
+    into a DataLoader (`loader`).
+    """
+
+    def __init__(self, train: Dataset, valid: Dataset | None, budget: int, num_workers: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        self.train, self.valid = train, valid
+        self.budget = budget
+        self.num_workers = num_workers
+        self.seed = seed
+
+    def lengths(self, dataset: Any) -> list[int]:
+        raise NotImplementedError
+
+    def loader(self, dataset: Any, buckets: BucketBatchSampler, shuffle: bool, rank: int) -> DataLoader:
+        raise NotImplementedError
+
+    def _loader(self, dataset: Any, shuffle: bool) -> DataLoader:
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        buckets = BucketBatchSampler(self.lengths(dataset), self.budget, shuffle, self.seed, rank, world)
+        return self.loader(dataset, buckets, shuffle, rank)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        if self.valid is None:
+            return []  # type: ignore[return-value]
+        return self._loader(self.valid, shuffle=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -20,7 +19,7 @@ from asr_bench.data.manifest import Utterance
 from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore
-from asr_bench.tasks.batching import BucketBatchSampler
+from asr_bench.tasks.batching import BucketBatchSampler, BucketedDataModule
 
 Tokenizer = LetterTokenizer | PhoneTokenizer
 
@@ -79,40 +78,12 @@ def collate(items: list[tuple[str, torch.Tensor, torch.Tensor, str]]) -> CTCBatc
     return CTCBatch(list(ids), padded.contiguous(), feature_lengths, padded_targets, target_lengths, list(references))
 
 
-class CTCDataModule(pl.LightningDataModule):
+class CTCDataModule(BucketedDataModule):
     """Train/valid datasets over cached features; bucketing is by feature frames."""
 
-    def __init__(
-        self,
-        train: CTCDataset,
-        valid: CTCDataset | None,
-        max_frames_per_batch: int,
-        num_workers: int = 0,
-        seed: int = 0,
-    ) -> None:
-        super().__init__()
-        self.train, self.valid = train, valid
-        self.max_frames_per_batch = max_frames_per_batch
-        self.num_workers = num_workers
-        self.seed = seed
+    def lengths(self, dataset: CTCDataset) -> list[int]:
+        return [dataset.num_frames(i) for i in range(len(dataset))]
 
-    def _loader(self, dataset: CTCDataset, shuffle: bool) -> DataLoader:
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        lengths = [dataset.num_frames(i) for i in range(len(dataset))]
+    def loader(self, dataset: CTCDataset, buckets: BucketBatchSampler, shuffle: bool, rank: int) -> DataLoader:
         # Lightning calls `set_epoch` on the batch sampler at the start of every epoch.
-        sampler = BucketBatchSampler(lengths, self.max_frames_per_batch, shuffle, self.seed, rank, world)
-        return DataLoader(
-            dataset,
-            batch_sampler=sampler,
-            collate_fn=collate,
-            num_workers=self.num_workers,
-            persistent_workers=False,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        if self.valid is None:
-            return []  # type: ignore[return-value]
-        return self._loader(self.valid, shuffle=False)
+        return DataLoader(dataset, batch_sampler=buckets, collate_fn=collate, num_workers=self.num_workers)

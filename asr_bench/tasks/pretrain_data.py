@@ -12,14 +12,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore
-from asr_bench.tasks.batching import BucketBatchSampler
+from asr_bench.tasks.batching import BucketBatchSampler, BucketedDataModule
 
 # One batch request: (seed for its crop offsets or None for offset 0, utterance indices).
 CropRequest = tuple[int | None, list[int]]
@@ -76,25 +75,13 @@ class CropBatchSampler(Sampler[CropRequest]):
         return len(self.batches)
 
 
-class PretrainDataModule(pl.LightningDataModule):
-    def __init__(
-        self,
-        train: CropDataset,
-        valid: CropDataset | None,
-        max_samples_per_batch: int,
-        num_workers: int = 0,
-        seed: int = 0,
-    ) -> None:
-        super().__init__()
-        self.train, self.valid = train, valid
-        self.max_samples_per_batch = max_samples_per_batch
-        self.num_workers = num_workers
-        self.seed = seed
+class PretrainDataModule(BucketedDataModule):
+    """Crop datasets bucketed by cropped length under a budget of samples per batch."""
 
-    def _loader(self, dataset: CropDataset, shuffle: bool) -> DataLoader:
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
-        lengths = [dataset.cropped_length(i) for i in range(len(dataset))]
-        buckets = BucketBatchSampler(lengths, self.max_samples_per_batch, shuffle, self.seed, rank, world)
+    def lengths(self, dataset: CropDataset) -> list[int]:
+        return [dataset.cropped_length(i) for i in range(len(dataset))]
+
+    def loader(self, dataset: CropDataset, buckets: BucketBatchSampler, shuffle: bool, rank: int) -> DataLoader:
         # batch_size=None: each sampler item is a whole batch request, cropped together by the dataset.
         return DataLoader(
             dataset,
@@ -104,11 +91,3 @@ class PretrainDataModule(pl.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        if self.valid is None:
-            return []  # type: ignore[return-value]
-        return self._loader(self.valid, shuffle=False)
