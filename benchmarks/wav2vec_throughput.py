@@ -135,7 +135,7 @@ def bench_featurize(
 ) -> dict:
     torch.manual_seed(0)
     model = Wav2Vec(MODELS[model_name]())
-    featurizer = Wav2VecFeaturizer(model, "c", normalize=True, device=str(device), bf16=precision == "bf16")
+    featurizer = Wav2VecFeaturizer(model, "c", normalize=True, device=str(device), precision=precision)
     samples = int(utterance_s * SAMPLE_RATE_HZ)
     # Slightly different lengths, as real batches have.
     waveforms = [torch.randn(samples - 37 * i) for i in range(utterances)]

@@ -189,3 +189,19 @@ def test_sweep_plot_is_written(sweep_runs: list[Path], tmp_path: Path) -> None:
     missing = tmp_path / "per.png"
     assert plot_sweep(rows, missing, "dev", "greedy", "per") is None
     assert not missing.exists()
+
+
+def test_runs_without_labelled_hours_still_group_over_seeds(tmp_path: Path) -> None:
+    """results.json from elsewhere may lack labelled_hours: its seeds are one row, listed after known sizes."""
+    paths = [write_run(tmp_path, "known", LOGMEL, 0, 1.0, {"dev": {"greedy": {"wer": 30.0}}})]
+    for seed, wer in enumerate([20.0, 24.0]):
+        path = write_run(tmp_path, f"unknown-s{seed}", LOGMEL, seed, 0.0, {"dev": {"greedy": {"wer": wer}}})
+        results = json.loads(path.read_text())
+        del results["labelled_hours"]
+        path.write_text(json.dumps(results))
+        paths.append(path)
+    rows = aggregate(collect(paths))
+    assert [(r["labelled_hours"], r["seeds"], r["mean"]) for r in rows] == [(1.0, 1, 30.0), (None, 2, 22.0)]
+    written = write_report(paths, tmp_path / "report")
+    assert "| logmel | - | dev | greedy | WER | 22.00 ± " in written["md"].read_text()
+    assert plot_sweep(rows, tmp_path / "sweep.png", "dev", "greedy", "wer") is not None  # the unknown size is left out

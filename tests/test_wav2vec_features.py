@@ -11,6 +11,7 @@ import torch
 
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import write_manifest
+from asr_bench.errors import ConfigError
 from asr_bench.features.featurize import FeatureConfig, Wav2VecFeatureConfig, featurize_manifest
 from asr_bench.features.h5 import export_fairseq_h5
 from asr_bench.features.waveform import normalize_waveform
@@ -46,7 +47,7 @@ def reference(model: Wav2Vec, wav: torch.Tensor, representation: str | int) -> t
 @pytest.mark.parametrize("large_style", [False, True])
 def test_padded_batch_equals_one_forward_per_utterance(representation: str | int, large_style: bool) -> None:
     model = small_model(skip_connections=large_style, log_compression=large_style)
-    featurizer = Wav2VecFeaturizer(model, representation, normalize=True)
+    featurizer = Wav2VecFeaturizer(model, representation, normalize=True, precision="fp32")
     generator = torch.Generator().manual_seed(1)
     waveforms = [torch.randn(n, generator=generator) * (1 + i) for i, n in enumerate((16_000, 9_731, 3_200, 12_345))]
     for wav, features in zip(waveforms, featurizer.featurize_batch(waveforms)):
@@ -59,11 +60,11 @@ def test_padded_batch_equals_one_forward_per_utterance(representation: str | int
 def test_chunked_long_audio_equals_a_full_forward(large_style: bool) -> None:
     model = small_model(skip_connections=large_style, log_compression=large_style)
     wav = torch.randn(41_234, generator=torch.Generator().manual_seed(2))
-    chunked = Wav2VecFeaturizer(model, "c", normalize=True, chunk_samples=4_000)
+    chunked = Wav2VecFeaturizer(model, "c", normalize=True, chunk_samples=4_000, precision="fp32")
     assert len(wav) > chunked.chunk_samples  # the long-audio path is the one under test
     torch.testing.assert_close(chunked(wav), reference(model, wav, "c"), atol=2e-4, rtol=1e-4)
     torch.testing.assert_close(
-        Wav2VecFeaturizer(model, "z", normalize=True, chunk_samples=4_000)(wav), reference(model, wav, "z"),
+        Wav2VecFeaturizer(model, "z", normalize=True, chunk_samples=4_000, precision="fp32")(wav), reference(model, wav, "z"),
         atol=2e-4, rtol=1e-4,
     )
 
@@ -75,7 +76,7 @@ def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_lib
     config = FeatureConfig(
         kind="wav2vec",
         cache_dir=str(tmp_path / "cache"),
-        wav2vec=Wav2VecFeatureConfig(str(checkpoint), "c", batch_size=3, normalize=False),
+        wav2vec=Wav2VecFeatureConfig(str(checkpoint), "c", batch_size=3, normalize=False, precision="fp32"),
     )
     store = featurize_manifest(utterances, config, progress=False)
     assert store.dim == 32 and len(store) == 5
@@ -87,7 +88,7 @@ def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_lib
 
     # By default each dimension is normalised over the utterance, as log-mel is.
     normalised = featurize_manifest(
-        utterances, FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint))),
+        utterances, FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint), precision="fp32")),
         progress=False,
     )
     assert normalised.path != store.path
@@ -123,3 +124,31 @@ def test_changed_checkpoint_never_reuses_cached_features(tmp_path: Path, ci_libr
         for path in (first, second)
     ]
     assert stores[0].path != stores[1].path
+
+
+def test_bf16_features_stay_close_to_float32_and_are_cached_apart(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
+    """bf16 is what "auto" picks on GPUs and bf16-capable CPUs: the features move by about 1 %, never more."""
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 3)
+    checkpoint = save_fairseq_wav2vec(small_model(skip_connections=True, log_compression=True), tmp_path / "w.pt")
+    stores = {
+        precision: featurize_manifest(
+            utterances,
+            FeatureConfig(
+                kind="wav2vec",
+                cache_dir=str(tmp_path / "cache"),
+                wav2vec=Wav2VecFeatureConfig(str(checkpoint), batch_size=2, normalize=False, precision=precision),
+            ),
+            progress=False,
+        )
+        for precision in ("fp32", "bf16")
+    }
+    assert stores["fp32"].path != stores["bf16"].path
+    for utt in utterances:
+        exact, approx = stores["fp32"][utt.id], stores["bf16"][utt.id]
+        assert approx.shape == exact.shape
+        assert float((approx - exact).norm() / exact.norm()) < 0.03
+
+
+def test_unknown_precision_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="precision"):
+        Wav2VecFeaturizer(small_model(), "c", precision="fp16")

@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="compute and cache log-mel or wav2vec features for manifests",
         description="Compute features for each manifest into the on-disk cache (keyed by manifest content and "
         "feature config, so a changed config never reuses stale features). Config keys: kind, cache_dir, "
-        "logmel.*, wav2vec.{checkpoint,representation,chunk_samples,device}.",
+        "logmel.*, wav2vec.{checkpoint,representation,chunk_samples,device,precision,batch_size}.",
     )
     parser.add_argument("--manifest", "-m", action="append", required=True, help="JSONL manifest (repeatable)")
     parser.add_argument("--features", choices=["logmel", "wav2vec"], help="shortcut for kind=...")

@@ -29,8 +29,9 @@ class Wav2VecFeatureConfig:
     representation: str = "c"
     chunk_samples: int = 480_000  # 30 s: longer audio is processed layer by layer in overlapping chunks
     device: str = "cpu"
-    batch_size: int = 8  # utterances per forward (similar durations; padding never changes the features)
+    batch_size: int = 0  # utterances per forward; 0: 8 on a GPU, 1 on a CPU (where batching only adds memory traffic)
     normalize: bool = True  # per-utterance mean/variance per dimension, as log-mel gets (features/normalize.py)
+    precision: str = "auto"  # auto: bf16 where the GPU or CPU does it natively (2-2.5x faster), else fp32
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,11 @@ def featurize_manifest(
     if not settings.checkpoint:
         raise ConfigError("features.kind=wav2vec needs features.wav2vec.checkpoint (ours or a fairseq wav2vec 1.0 file)")
     featurizer = Wav2VecFeaturizer.from_checkpoint(
-        settings.checkpoint, _representation(settings.representation), settings.device, settings.chunk_samples
+        settings.checkpoint,
+        _representation(settings.representation),
+        settings.device,
+        settings.chunk_samples,
+        settings.precision,
     )
     key = {"kind": "wav2vec", **featurizer.config_dict(), "utterance_mvn": settings.normalize}
 
@@ -79,7 +84,7 @@ def featurize_manifest(
         utterances,
         key,
         extract,
-        settings.batch_size,
+        settings.batch_size or (8 if featurizer.device.type == "cuda" else 1),
         description,
         progress,
     )

@@ -13,8 +13,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_sweep(rows: list[dict[str, Any]], out_path: Path, split: str, decoder: str, metric: str) -> Path | None:
-    """Returns None when the rows hold nothing for (split, decoder, metric)."""
-    chosen = [r for r in rows if r["split"] == split and r["decoder"] == decoder and r["metric"] == metric]
+    """Returns None when the rows hold nothing for (split, decoder, metric) with known labelled hours."""
+    chosen = [
+        r
+        for r in rows
+        if (r["split"], r["decoder"], r["metric"]) == (split, decoder, metric) and r["labelled_hours"] is not None
+    ]
     if not chosen:
         return None
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -33,6 +37,10 @@ def plot_sweep(rows: list[dict[str, Any]], out_path: Path, split: str, decoder: 
     ax.set_ylabel(f"{split} {metric.upper()} (%), {decoder}")
     ax.grid(True, alpha=0.3)
     ax.legend()
+    return _save(fig, out_path)
+
+
+def _save(fig: plt.Figure, out_path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(out_path, dpi=120)
     plt.close(fig)
@@ -60,7 +68,4 @@ def plot_pretraining(metrics_csv: Path, out_path: Path) -> Path:
         ax.set_xlabel("update")
         ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_path, dpi=120)
-    plt.close(fig)
-    return out_path
+    return _save(fig, out_path)

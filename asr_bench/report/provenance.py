@@ -38,12 +38,26 @@ def git_commit(path: str | Path | None = None) -> str | None:
     return commit + ("+dirty" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name (platform.processor() only says "x86_64" on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware() -> dict[str, Any]:
     import torch
 
+    from asr_bench.hardware import native_bf16
+
     info: dict[str, Any] = {
         "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu_model(),
+        "cpu_native_bf16": native_bf16(torch.device("cpu")),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

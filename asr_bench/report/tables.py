@@ -35,7 +35,7 @@ def ci95_half_width(values: list[float]) -> float | None:
 class Record:
     run: str
     features: str
-    labelled_hours: float
+    labelled_hours: float | None  # None: the run did not record it (results.json from elsewhere)
     seed: int | None
     split: str
     decoder: str
@@ -53,6 +53,7 @@ def feature_name(config: dict[str, Any]) -> str:
 def records_from_results(path: Path) -> list[Record]:
     results = json.loads(path.read_text())
     config = results.get("config", {})
+    hours = results.get("labelled_hours")
     records = []
     for split, decoders in results.get("splits", {}).items():
         for decoder, entry in decoders.items():
@@ -62,7 +63,7 @@ def records_from_results(path: Path) -> list[Record]:
                         Record(
                             run=str(path.parent),
                             features=feature_name(config),
-                            labelled_hours=round(float(results.get("labelled_hours", float("nan"))), 3),
+                            labelled_hours=None if hours is None else round(float(hours), 3),
                             seed=results.get("seed"),
                             split=split,
                             decoder=decoder,
@@ -80,13 +81,19 @@ def collect(paths: Iterable[Path]) -> list[Record]:
     return records
 
 
+def _group_order(key: tuple) -> tuple:
+    """Features, then labelled hours (unknown last: None does not compare with floats), then the rest."""
+    features, hours, *rest = key
+    return (features, hours is None, hours or 0.0, *rest)
+
+
 def aggregate(records: list[Record]) -> list[dict[str, Any]]:
     """One row per (features, labelled hours, split, decoder, metric), over seeds."""
     groups: dict[tuple, list[float]] = defaultdict(list)
     for r in records:
         groups[(r.features, r.labelled_hours, r.split, r.decoder, r.metric)].append(r.value)
     rows = []
-    for (features, hours, split, decoder, metric), values in sorted(groups.items()):
+    for (features, hours, split, decoder, metric), values in sorted(groups.items(), key=lambda item: _group_order(item[0])):
         rows.append(
             {
                 "features": features,
@@ -120,6 +127,10 @@ def _fmt(row: dict[str, Any]) -> str:
     return f"{row['mean']:.2f}{ci}"
 
 
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _paper_figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -127,14 +138,14 @@ def _paper_figure(value: float | None) -> str:
 def markdown(rows: list[dict[str, Any]], gains: list[dict[str, Any]], corpus: str | None) -> str:
     lines = ["| features | labelled h | split | decoder | metric | mean ± 95% CI | seeds |", "|---|---|---|---|---|---|---|"]
     lines += [
-        f"| {r['features']} | {r['labelled_hours']:.2f} | {r['split']} | {r['decoder']} | {r['metric'].upper()} | {_fmt(r)} | {r['seeds']} |"
+        f"| {r['features']} | {_hours(r['labelled_hours'])} | {r['split']} | {r['decoder']} | {r['metric'].upper()} | {_fmt(r)} | {r['seeds']} |"
         for r in rows
     ]
     if gains:
         lines += ["", "Relative error reduction over log-mel (positive = wav2vec better):", "",
                   "| features | labelled h | split | decoder | metric | log-mel | this | reduction |", "|---|---|---|---|---|---|---|---|"]
         lines += [
-            f"| {g['features']} | {g['labelled_hours']:.2f} | {g['split']} | {g['decoder']} | {g['metric'].upper()} | "
+            f"| {g['features']} | {_hours(g['labelled_hours'])} | {g['split']} | {g['decoder']} | {g['metric'].upper()} | "
             f"{g['baseline']:.2f} | {g['value']:.2f} | {100 * g['relative_reduction']:.1f}% |"
             for g in gains
         ]
