@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def test_crops_share_the_batchs_shortest_length_and_move_between_epochs(tmp_path
     torch.testing.assert_close(normalize_waveform(whole * 7 + 1), normalize_waveform(whole), atol=1e-4, rtol=1e-4)
 
 
-def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path) -> None:
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])  # "auto" picks either, depending on the CPU
+def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path, precision: str) -> None:
     config = load_config(
         PretrainConfig,
         None,
@@ -129,6 +131,7 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
             "trainer.max_steps=50",
             "trainer.log_every_n_steps=1",
             "trainer.progress_bar=false",
+            f"trainer.precision={precision}",
         ],
     )
     run_dir = pretrain(config)
@@ -143,7 +146,7 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     assert all(float(r["train/z_time_std"]) >= 0 for r in rows)  # the collapse diagnostic is logged
     throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
     assert throughput and min(throughput) > 0
-    assert (run_dir / "train_summary.json").is_file()
+    assert json.loads((run_dir / "train_summary.json").read_text())["precision"] == precision
 
     # The checkpoint feeds featurization directly, with the pretraining's input normalisation.
     checkpoint = run_dir / "checkpoints" / "last.ckpt"

@@ -196,5 +196,5 @@ def pretrain(config: PretrainConfig) -> Path:
     trainer = build_trainer(config.trainer, out_dir, callbacks)
     fit_resumable(trainer, task, data, out_dir)
     if trainer.is_global_zero:
-        write_summary(out_dir, started, pretrain_hours=total_hours(train_utts), steps=trainer.global_step)
+        write_summary(out_dir, started, trainer, pretrain_hours=total_hours(train_utts))
     return out_dir

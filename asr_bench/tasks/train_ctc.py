@@ -93,7 +93,7 @@ def train(config: TrainConfig) -> Path:
     trainer = build_trainer(config.trainer, out_dir, callbacks)
     fit_resumable(trainer, task, data, out_dir)
     if trainer.is_global_zero:
-        write_summary(out_dir, started, labelled_hours=total_hours(train_utts))
+        write_summary(out_dir, started, trainer, labelled_hours=total_hours(train_utts))
     return out_dir
 
 
