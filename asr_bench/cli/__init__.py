@@ -50,6 +50,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"asr-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

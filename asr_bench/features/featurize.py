@@ -28,7 +28,7 @@ class Wav2VecFeatureConfig:
     checkpoint: str = ""
     representation: str = "c"
     chunk_samples: int = 480_000  # 30 s: longer audio is processed layer by layer in overlapping chunks
-    device: str = "cpu"
+    device: str = "auto"  # auto: the GPU where there is one, else the CPU
     batch_size: int = 0  # utterances per forward; 0: 8 on a GPU, 1 on a CPU (where batching only adds memory traffic)
     normalize: bool = True  # per-utterance mean/variance per dimension, as log-mel gets (features/normalize.py)
     precision: str = "auto"  # auto: bf16 where the GPU or CPU does it natively (2-2.5x faster), else fp32
@@ -69,7 +69,7 @@ def featurize_manifest(
     featurizer = Wav2VecFeaturizer.from_checkpoint(
         settings.checkpoint,
         _representation(settings.representation),
-        settings.device,
+        settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"),
         settings.chunk_samples,
         settings.precision,
     )

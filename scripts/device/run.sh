@@ -35,7 +35,7 @@ case "$step" in
             [ -f "$archive" ] && tar -xf "$archive" -C "$DATA" && echo "unpacked $archive into $DATA"
         done
         "$PYTHON" -c "import soundfile, jiwer, torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-        find "$DATA" -name '*.flac' | wc -l | xargs echo "flac files in $DATA:"
+        find "$DATA" -type f | wc -l | xargs echo "files in $DATA:"
         ;;
     bench)
         nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv" 2>&1 || true
@@ -56,7 +56,7 @@ case "$step" in
         # Stopped before the call's 10-minute limit so that the results still come back; every stage
         # resumes where it stopped (last.ckpt), so the same command again carries on.
         status=0
-        ASR_BENCH="$asr" timeout "${RECIPE_TIMEOUT_S:-540}" recipes/librispeech/run.sh --corpus-dir "$DATA/LibriSpeech" \
+        ASR_BENCH="$asr" timeout -k 20 "${RECIPE_TIMEOUT_S:-540}" recipes/librispeech/run.sh --corpus-dir "$DATA/LibriSpeech" \
             --exp-dir "$EXP" --stage "$first" --stop-stage "$last" \
             --pretrain-config "${PRETRAIN_CONFIG:-recipes/librispeech/conf/wav2vec_base.yaml}" -- "$@" \
             > "$OUT/recipe-$first-$last.log" 2>&1 || status=$?
