@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import torch
 
 import asr_bench.features.featurize as featurize
 from asr_bench.data.audio import load_audio
-from asr_bench.data.manifest import Utterance
+from asr_bench.data.manifest import Utterance, write_manifest
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore, cache_key, featurize_to_cache
 from asr_bench.features.featurize import FeatureConfig, featurize_manifest
@@ -135,7 +137,7 @@ def test_second_featurize_reuses_the_cache(
     second = featurize_manifest(ci_utterances, config, progress=False)
     assert len(calls) == len(ci_utterances), "the second run must not extract anything"
     assert second.path == first.path
-    assert [p.name for p in tmp_path.iterdir()] == [first.path.name]
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".lock"] == [first.path.name]
     for utt in ci_utterances:
         torch.testing.assert_close(second[utt.id], first[utt.id], rtol=0, atol=0)
 
@@ -216,7 +218,7 @@ def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utteran
 
     store = featurize_to_cache(tmp_path, ci_utterances, config, good, progress=False)
     assert store.path == final
-    assert [p.name for p in tmp_path.iterdir()] == [final.name], "no .partial directory may be left behind"
+    assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name], "no .partial directory may be left behind"
     for number, utt in enumerate(ci_utterances):
         torch.testing.assert_close(store[utt.id], torch.full((number + 1, 2), 10.0 * number))
 
@@ -229,3 +231,38 @@ def test_featurize_rejects_empty_manifests_and_bad_feature_shapes(ci_utterances:
     dims = iter([80, 40, 80])
     with pytest.raises(AsrBenchError, match="feature dim 40 != 80"):
         featurize_to_cache(tmp_path, ci_utterances, {"k": 2}, lambda utt: torch.zeros(5, next(dims)), progress=False)
+
+
+CONCURRENT_WRITER = """
+import sys, time
+from pathlib import Path
+import torch
+from asr_bench.data.manifest import read_manifest
+from asr_bench.features.cache import featurize_to_cache
+
+cache, manifest, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+utterances = read_manifest(manifest)
+
+def slow(utt):
+    with log.open("a") as handle:
+        handle.write(utt.id + "\\n")
+    time.sleep(0.2)
+    return torch.full((utterances.index(utt) + 1, 2), float(utterances.index(utt)))
+
+print(featurize_to_cache(cache, utterances, {"kind": "test"}, slow, progress=False).path)
+"""
+
+
+def test_processes_asking_for_one_entry_at_once_compute_it_once(ci_utterances: list[Utterance], tmp_path: Path) -> None:
+    """DDP ranks started together by torchrun or srun all featurize the same manifests."""
+    manifest, log = tmp_path / "m.jsonl", tmp_path / "computed.txt"
+    write_manifest(manifest, ci_utterances)
+    command = [sys.executable, "-c", CONCURRENT_WRITER, str(tmp_path / "cache"), str(manifest), str(log)]
+    ranks = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    paths = {rank.communicate(timeout=120)[0].strip() for rank in ranks}
+    assert all(rank.returncode == 0 for rank in ranks)
+    assert len(paths) == 1
+    assert sorted(log.read_text().split()) == sorted(u.id for u in ci_utterances), "each utterance computed once"
+    store = FeatureStore(paths.pop())
+    for number, utt in enumerate(ci_utterances):
+        torch.testing.assert_close(store[utt.id], torch.full((number + 1, 2), float(number)))

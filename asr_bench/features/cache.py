@@ -9,10 +9,14 @@ a changed config or manifest can never read stale features.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
+import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ from tqdm import tqdm
 
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import AsrBenchError
+
+log = logging.getLogger(__name__)
 
 FEATURES_FILE = "features.f16"
 INDEX_FILE = "index.json"
@@ -119,14 +125,63 @@ def featurize_batches_to_cache(
     are formed from utterances of similar duration (the index, not the file order, locates
     an utterance, so the order is free). Work is written into a temporary directory and
     renamed on completion, so an interrupted run leaves no half-written entry that a
-    later run could mistake for a finished one.
+    later run could mistake for a finished one; concurrent callers compute an entry once.
     """
     if not utterances:
         raise AsrBenchError("nothing to featurize: the manifest is empty")
     final = Path(cache_root) / cache_key(utterances, feature_config)
     if (final / META_FILE).is_file():
         return FeatureStore(final)
-    tmp = final.with_name(final.name + ".partial")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(final.with_name(final.name + ".lock")) as locked:
+        if (final / META_FILE).is_file():  # another process (a DDP rank) finished it while this one waited
+            return FeatureStore(final)
+        if locked:  # no one else can be writing: clear what interrupted runs left
+            for stale in final.parent.glob(final.name + ".partial*"):
+                shutil.rmtree(stale, ignore_errors=True)
+        tmp = final.with_name(f"{final.name}.partial-{os.getpid()}")
+        _write_entry(tmp, utterances, feature_config, extract_batch, batch_size, description, progress)
+        if final.exists() and not (final / META_FILE).is_file():
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete entry from an older version
+        try:
+            tmp.rename(final)
+        except OSError:  # without locks, a process beside this one renamed its copy first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return FeatureStore(final)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[bool]:
+    """An exclusive lock on `lock_path` while the block runs; yields whether it was obtained.
+
+    DDP ranks started together (torchrun, srun) all ask for the same entries: the lock makes
+    one compute each entry while the others wait and then read it. On a filesystem without
+    locks they compute side by side, each in its own directory, and the first rename wins.
+    """
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            locked = True
+        except OSError as exc:
+            log.warning("%s: no file locks here (%s); concurrent processes may compute this entry twice", lock_path, exc)
+            locked = False
+        try:
+            yield locked
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_entry(
+    tmp: Path,
+    utterances: Sequence[Utterance],
+    feature_config: dict[str, Any],
+    extract_batch: Callable[[list[Utterance]], list[torch.Tensor]],
+    batch_size: int,
+    description: str,
+    progress: bool,
+) -> None:
+    """Features, index and meta of a complete entry, written into `tmp`."""
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     index: dict[str, list[int]] = {}
@@ -152,6 +207,3 @@ def featurize_batches_to_cache(
     (tmp / INDEX_FILE).write_text(json.dumps(index))
     meta = {"dim": dim, "total_frames": offset, "num_utterances": len(index), "config": feature_config}
     (tmp / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    return FeatureStore(final)
