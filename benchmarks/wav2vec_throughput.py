@@ -24,7 +24,7 @@ import torch
 from asr_bench.data.audio import SAMPLE_RATE_HZ
 from asr_bench.features.wav2vec import Wav2VecFeaturizer
 from asr_bench.models.wav2vec import StepScores, Wav2Vec, Wav2VecConfig, sample_negatives
-from asr_bench.report.provenance import provenance
+from asr_bench.provenance import provenance
 from asr_bench.tasks.pretrain import contrastive_bce
 
 MODELS: dict[str, Callable[[], Wav2VecConfig]] = {

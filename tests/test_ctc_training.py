@@ -10,7 +10,7 @@ import yaml
 
 from asr_bench.config import load_config
 from asr_bench.data.manifest import write_manifest
-from asr_bench.decode.greedy import greedy_indices
+from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.decode.run import decode_greedy
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.wav2letter import ConvLayer, Wav2Letter, Wav2LetterConfig

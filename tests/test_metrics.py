@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asr_bench.errors import AsrBenchError
-from asr_bench.report.metrics import cer, error_counts, per, wer
+from asr_bench.metrics import cer, error_counts, per, wer
 
 
 @pytest.mark.parametrize(

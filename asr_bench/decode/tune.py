@@ -17,7 +17,7 @@ import torch
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.errors import AsrBenchError
-from asr_bench.report.metrics import wer
+from asr_bench.metrics import wer
 
 DEFAULT_LM_WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 DEFAULT_WORD_SCORES = (-2.0, -1.0, 0.0, 1.0, 2.0)

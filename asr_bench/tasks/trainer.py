@@ -25,7 +25,7 @@ from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from asr_bench.config import dump_config, to_dict
 from asr_bench.errors import ConfigError
 from asr_bench.hardware import native_bf16
-from asr_bench.report.provenance import provenance
+from asr_bench.provenance import provenance
 
 log = logging.getLogger(__name__)
 

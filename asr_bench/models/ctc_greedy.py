@@ -1,4 +1,7 @@
-"""Greedy (best-path) CTC decoding: argmax per frame, merge repeats, drop blanks."""
+"""Greedy (best-path) reading of CTC outputs: argmax per frame, merge repeats, drop blanks.
+
+With the models rather than in decode/ because training's validation reads its outputs this way too.
+"""
 
 from __future__ import annotations
 
