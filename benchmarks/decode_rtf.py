@@ -26,11 +26,11 @@ import torch
 from asr_bench.data.manifest import read_manifest
 from asr_bench.data.tokens import LetterTokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
-from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.run import load_decoded_split, recorded_entry
 from asr_bench.errors import AsrBenchError
 from asr_bench.metrics import wer
+from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.provenance import git_commit, hardware, package_versions
 
 TARGET_RTF = 0.05

@@ -10,12 +10,12 @@ import yaml
 
 from asr_bench.config import load_config
 from asr_bench.data.manifest import write_manifest
-from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.decode.run import decode_greedy
 from asr_bench.errors import AsrBenchError
+from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.models.wav2letter import ConvLayer, Wav2Letter, Wav2LetterConfig
-from asr_bench.tasks.optim import warmup_cosine
 from asr_bench.tasks.batching import BucketBatchSampler
+from asr_bench.tasks.optim import warmup_cosine
 from asr_bench.tasks.train_ctc import TrainConfig, load_acoustic_model, train
 from corpus_fixtures import shortest_ci_utterances
 

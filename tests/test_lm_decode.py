@@ -18,12 +18,12 @@ from asr_bench.cli import main
 from asr_bench.data.manifest import Utterance, write_manifest
 from asr_bench.data.tokens import LetterTokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
-from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.decode.lexicon import read_tokens, validate_lexicon, write_lexicon, write_tokens
 from asr_bench.decode.lm import LanguageModelDir, gather_lm_text
 from asr_bench.decode.run import decode_beam, tune_beam, write_hypotheses
 from asr_bench.decode.tune import candidates, tune_lm_weights
 from asr_bench.errors import AsrBenchError
+from asr_bench.models.ctc_greedy import greedy_indices
 
 TOKENIZER = LetterTokenizer()
 SYMBOLS = list(TOKENIZER.tokens.symbols)

@@ -18,13 +18,13 @@ from tqdm import tqdm
 
 from asr_bench.data.manifest import read_manifest
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
-from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.tune import TuningResult, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.featurize import featurize_manifest
-from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.metrics import cer, wer
+from asr_bench.models.ctc_greedy import greedy_indices
+from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.provenance import provenance
 from asr_bench.tasks.ctc_data import CTCDataset, collate
 from asr_bench.tasks.train_ctc import load_acoustic_model

@@ -35,8 +35,8 @@ from torch import nn
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError
-from asr_bench.hardware import resolve_bf16
 from asr_bench.features.waveform import model_input
+from asr_bench.hardware import resolve_bf16
 from asr_bench.models.checkpoint import load_wav2vec
 from asr_bench.models.wav2vec import Wav2Vec
 

@@ -13,9 +13,9 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from asr_bench.metrics import error_counts
 from asr_bench.models.ctc_greedy import greedy_batch
 from asr_bench.models.wav2letter import Wav2Letter
-from asr_bench.metrics import error_counts
 from asr_bench.tasks.ctc_data import CTCBatch, Tokenizer
 from asr_bench.tasks.optim import OptimConfig, configure_optimization
 
