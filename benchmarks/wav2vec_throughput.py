@@ -187,24 +187,31 @@ def main() -> None:
         for precision in args.precision:
             if args.mode == "pretrain":
                 runs = [
-                    lambda crops=crops, scoring=scoring: bench_pretrain(
-                        model_name, precision, crops, args.crop_samples, scoring, args.steps, args.warmup, device
+                    (
+                        {"batch_crops": crops, "scoring": scoring},
+                        lambda crops=crops, scoring=scoring: bench_pretrain(
+                            model_name, precision, crops, args.crop_samples, scoring, args.steps, args.warmup, device
+                        ),
                     )
                     for crops in args.batch_crops
                     for scoring in args.scoring
                 ]
             else:
                 runs = [
-                    lambda batch=batch: bench_featurize(
-                        model_name, precision, batch, args.utterance_s, args.utterances, device
+                    (
+                        {"batch_utterances": batch},
+                        lambda batch=batch: bench_featurize(
+                            model_name, precision, batch, args.utterance_s, args.utterances, device
+                        ),
                     )
                     for batch in args.batch_utterances
                 ]
-            for run in runs:
+            for setting, run in runs:
                 try:
                     result = run()
                 except torch.OutOfMemoryError:
-                    result = {"benchmark": f"wav2vec_{args.mode}", "model": model_name, "error": "out of memory"}
+                    result = {"benchmark": f"wav2vec_{args.mode}", "model": model_name, "precision": precision,
+                              **setting, "error": "out of memory"}
                     torch.cuda.empty_cache()
                 print(json.dumps({**result, "device": str(device), "torch_threads": torch.get_num_threads(), **context}), flush=True)
 

@@ -43,6 +43,7 @@ case "$step" in
             --batch-crops 4 8 10 --scoring ours naive "$@" | tee "$OUT/bench-pretrain.jsonl"
         "$PYTHON" benchmarks/wav2vec_throughput.py featurize --model base large --precision bf16 fp32 \
             --batch-utterances 1 8 32 | tee "$OUT/bench-featurize.jsonl"
+        "$PYTHON" benchmarks/summarize.py "$OUT"/bench-*.jsonl | tee "$OUT/bench.md"
         ;;
     recipe)
         first=${1:?first stage}
