@@ -152,3 +152,23 @@ def test_bf16_features_stay_close_to_float32_and_are_cached_apart(tmp_path: Path
 def test_unknown_precision_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="precision"):
         Wav2VecFeaturizer(small_model(), "c", precision="fp16")
+
+
+def test_cached_features_never_load_the_model(
+    tmp_path: Path, ci_librispeech_rows, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding and resumed training ask for features that exist: the checkpoint is only hashed, not loaded."""
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 2)
+    checkpoint = save_fairseq_wav2vec(small_model(), tmp_path / "w.pt")
+    config = FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint)))
+    first = featurize_manifest(utterances, config, progress=False)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded although its features are cached")
+
+    monkeypatch.setattr(Wav2VecFeaturizer, "from_checkpoint", refuse)
+    assert featurize_manifest(utterances, config, progress=False).path == first.path
+
+    missing = FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(tmp_path / "no.pt")))
+    with pytest.raises(ConfigError, match="no.pt: wav2vec checkpoint does not exist"):
+        featurize_manifest(utterances, missing, progress=False)

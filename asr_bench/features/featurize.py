@@ -19,6 +19,7 @@ from asr_bench.errors import ConfigError
 from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache, featurize_to_cache
 from asr_bench.features.logmel import LogMel, LogMelConfig
 from asr_bench.features.normalize import utterance_mvn
+from asr_bench.hardware import resolve_bf16
 
 
 @dataclass(frozen=True)
@@ -61,30 +62,35 @@ def featurize_manifest(
 
         return featurize_to_cache(cache_dir, utterances, key, from_audio, description, progress)
 
-    from asr_bench.features.wav2vec import Wav2VecFeaturizer, load_waveforms  # model code only when asked for
+    from asr_bench.features.wav2vec import Wav2VecFeaturizer, file_digest, load_waveforms  # model code only when asked for
 
     settings = config.wav2vec
     if not settings.checkpoint:
         raise ConfigError("features.kind=wav2vec needs features.wav2vec.checkpoint (ours or a fairseq wav2vec 1.0 file)")
-    featurizer = Wav2VecFeaturizer.from_checkpoint(
-        settings.checkpoint,
-        _representation(settings.representation),
-        settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"),
-        settings.chunk_samples,
-        settings.precision,
-    )
-    key = {"kind": "wav2vec", **featurizer.config_dict(), "utterance_mvn": settings.normalize}
+    checkpoint = Path(settings.checkpoint)
+    if not checkpoint.is_file():
+        raise ConfigError(f"{checkpoint}: wav2vec checkpoint does not exist")
+    device = torch.device(settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    representation = _representation(settings.representation)
+    # What determines the features: the checkpoint's content (which also fixes its input normalisation),
+    # the layer, the arithmetic, and the normalisation of the output.
+    key = {
+        "kind": "wav2vec",
+        "checkpoint_sha256": file_digest(checkpoint),
+        "representation": representation,
+        "precision": "bf16" if resolve_bf16(settings.precision, device) else "fp32",
+        "utterance_mvn": settings.normalize,
+    }
+    featurizer: Wav2VecFeaturizer | None = None
 
     def extract(batch: list[Utterance]) -> list[torch.Tensor]:
+        nonlocal featurizer
+        if featurizer is None:  # the model is loaded only when an entry has to be computed
+            featurizer = Wav2VecFeaturizer.from_checkpoint(
+                checkpoint, representation, str(device), settings.chunk_samples, settings.precision
+            )
         features = featurizer.featurize_batch(load_waveforms(batch))
         return [utterance_mvn(f) for f in features] if settings.normalize else features
 
-    return featurize_batches_to_cache(
-        cache_dir,
-        utterances,
-        key,
-        extract,
-        settings.batch_size or (8 if featurizer.device.type == "cuda" else 1),
-        description,
-        progress,
-    )
+    batch_size = settings.batch_size or (8 if device.type == "cuda" else 1)
+    return featurize_batches_to_cache(cache_dir, utterances, key, extract, batch_size, description, progress)

@@ -26,7 +26,6 @@ import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +43,8 @@ from asr_bench.models.wav2vec import Wav2Vec
 _Layer = tuple[nn.Conv1d, nn.GroupNorm, int, nn.Module | None]
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The checkpoint's identity in cache keys: its content, not its name or time stamp."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -83,7 +83,6 @@ class Wav2VecFeaturizer:
         normalize: bool = True,
         device: str = "cpu",
         chunk_samples: int = 480_000,
-        checkpoint_id: str = "",
         precision: str = "auto",
     ) -> None:
         if chunk_samples < 4 * model.receptive_field_samples:
@@ -96,7 +95,6 @@ class Wav2VecFeaturizer:
         self.normalize = normalize
         self.device = torch.device(device)
         self.chunk_samples = chunk_samples
-        self.checkpoint_id = checkpoint_id
         self.bf16 = resolve_bf16(precision, self.device)
         self._layers = self._collect_layers()
         self._output_hop = self._output_hops()
@@ -118,16 +116,7 @@ class Wav2VecFeaturizer:
         precision: str = "auto",
     ) -> "Wav2VecFeaturizer":
         loaded = load_wav2vec(path)
-        return cls(loaded.model, representation, loaded.normalize, device, chunk_samples, _file_digest(Path(path)), precision)
-
-    def config_dict(self) -> dict[str, Any]:
-        """What determines the features (keys the cache): the weights, the layer, the input normalisation, bf16 or not."""
-        return {
-            "checkpoint_sha256": self.checkpoint_id,
-            "representation": self.representation,
-            "normalize": self.normalize,
-            "precision": "bf16" if self.bf16 else "fp32",
-        }
+        return cls(loaded.model, representation, loaded.normalize, device, chunk_samples, precision)
 
     def _collect_layers(self) -> list[_Layer]:
         """The network as a flat list of conv + norm layers, encoder first (mirrors `Wav2Vec.forward`)."""
