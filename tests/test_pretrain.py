@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_loss_equals_the_papers_formula() -> None:
     valid = torch.tensor([[i < frames - k for i in range(frames)] for k in range(1, steps + 1)])
     result = contrastive_bce(StepScores(positive, negative, valid))
 
-    total, count, wins = 0.0, 0, 0
+    total, count, wins, spreads = 0.0, 0, 0, []
     for k in range(steps):
         for b in range(batch):
             for i in range(frames):
@@ -49,9 +50,16 @@ def test_loss_equals_the_papers_formula() -> None:
                 total -= log_sigmoid(pos) + sum(log_sigmoid(-n) for n in negs)
                 count += 1
                 wins += all(pos > n for n in negs)
+                spreads.append(statistics.stdev([pos, *negs]))
     assert result.num_positives == count == batch * (4 + 3 + 2)
     assert float(result.loss) == pytest.approx(total / count, rel=1e-5)
     assert float(result.accuracy) == pytest.approx(wins / count)
+    assert float(result.logit_spread) == pytest.approx(statistics.fmean(spreads), rel=1e-5)
+    # The binary loss's trivial solution: every candidate scored alike, probability 1 / (N + 1) each.
+    n = negative.shape[-1]
+    alike = contrastive_bce(StepScores(torch.full_like(positive, -math.log(n)), torch.full_like(negative, -math.log(n)), valid))
+    assert float(alike.logit_spread) == 0.0
+    assert float(alike.loss) == pytest.approx(math.log(n + 1) + n * math.log((n + 1) / n), rel=1e-6)
 
 
 def test_infonce_option_is_the_softmax_cross_entropy_of_the_positive() -> None:

@@ -47,14 +47,19 @@ def _save(fig: plt.Figure, out_path: Path) -> Path:
     return out_path
 
 
-PRETRAIN_CURVES = (("loss", "contrastive loss"), ("accuracy", "positive beats all negatives"), ("z_time_std", "z std over time"))
+PRETRAIN_CURVES = (
+    ("loss", "contrastive loss"),
+    ("accuracy", "positive beats all negatives"),
+    ("z_time_std", "z std over time"),
+    ("logit_spread", "logit spread over candidates"),
+)
 
 
 def plot_pretraining(metrics_csv: Path, out_path: Path) -> Path:
     """Loss, accuracy and z's variation over time against updates, train and valid, from a pretraining run's CSV log.
 
-    The third panel shows the collapse the binary loss can fall into (z constant in time,
-    accuracy at chance) at a glance.
+    The last two panels show the collapse the binary loss can fall into at a glance: z
+    constant in time, or every candidate scored alike (spread 0) with accuracy at chance.
     """
     with metrics_csv.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

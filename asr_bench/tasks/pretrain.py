@@ -42,6 +42,9 @@ class ContrastiveLoss(NamedTuple):
     loss: torch.Tensor  # scalar: per positive term
     accuracy: torch.Tensor  # fraction of positions where the positive beats every negative
     num_positives: int
+    # std of each target's candidate logits (positive and negatives), averaged: 0 when every candidate
+    # scores alike, the binary loss's trivial solution, whether z or the predictions carry no information
+    logit_spread: torch.Tensor
 
 
 def _valid_logits(scores: StepScores) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,8 +56,11 @@ def _valid_logits(scores: StepScores) -> tuple[torch.Tensor, torch.Tensor]:
     return positive, negative
 
 
-def _accuracy(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
-    return (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
+def _summary(loss: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> ContrastiveLoss:
+    with torch.no_grad():
+        accuracy = (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
+        spread = torch.cat([positive.unsqueeze(1), negative], dim=1).std(dim=1).mean()
+    return ContrastiveLoss(loss, accuracy, int(positive.numel()), spread)
 
 
 def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
@@ -62,7 +68,7 @@ def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
     positive, negative = _valid_logits(scores)
     # -log sigmoid(x) = softplus(-x); -log sigmoid(-x) = softplus(x)
     total = F.softplus(-positive).sum() + F.softplus(negative).sum()
-    return ContrastiveLoss(total / positive.numel(), _accuracy(positive, negative), int(positive.numel()))
+    return _summary(total / positive.numel(), positive, negative)
 
 
 def contrastive_infonce(scores: StepScores) -> ContrastiveLoss:
@@ -77,7 +83,7 @@ def contrastive_infonce(scores: StepScores) -> ContrastiveLoss:
     positive, negative = _valid_logits(scores)
     logits = torch.cat([positive.unsqueeze(1), negative], dim=1)
     loss = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
-    return ContrastiveLoss(loss, _accuracy(positive, negative), int(positive.numel()))
+    return _summary(loss, positive, negative)
 
 
 LOSSES = {"bce": contrastive_bce, "infonce": contrastive_infonce}
@@ -135,6 +141,7 @@ class PretrainTask(pl.LightningModule):
         self.log("train/loss", result.loss, prog_bar=True, batch_size=wav.shape[0])
         self.log("train/accuracy", result.accuracy, prog_bar=True, batch_size=wav.shape[0])
         self.log("train/z_time_std", z_time_std, batch_size=wav.shape[0])
+        self.log("train/logit_spread", result.logit_spread, batch_size=wav.shape[0])
         return result.loss
 
     def on_train_batch_end(self, outputs: Any, wav: torch.Tensor, batch_idx: int) -> None:
@@ -154,6 +161,7 @@ class PretrainTask(pl.LightningModule):
         result, _ = self._step(wav, generator)
         self.log("valid/loss", result.loss, prog_bar=True, sync_dist=True, batch_size=wav.shape[0])
         self.log("valid/accuracy", result.accuracy, sync_dist=True, batch_size=wav.shape[0])
+        self.log("valid/logit_spread", result.logit_spread, sync_dist=True, batch_size=wav.shape[0])
 
     def configure_optimizers(self) -> dict[str, Any]:
         return configure_optimization(self, self.optim)
