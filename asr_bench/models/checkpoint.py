@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from asr_bench.config import from_dict
 from asr_bench.errors import ConfigError
-from asr_bench.models.fairseq_checkpoint import load_fairseq_wav2vec
+from asr_bench.models.fairseq_checkpoint import read_checkpoint, wav2vec_from_fairseq
 from asr_bench.models.wav2vec import Wav2Vec, Wav2VecConfig
 
 
@@ -31,11 +29,7 @@ def load_wav2vec(path: str | Path) -> LoadedWav2Vec:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: wav2vec checkpoint does not exist")
-    # Lightning checkpoints are plain dicts of tensors and builtins; fairseq's need the permissive loader.
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - anything else is for the fairseq loader to parse or reject
-        state = None
+    state = read_checkpoint(path)  # read once, whichever kind it is, without running code from it
     if isinstance(state, dict) and "state_dict" in state and "hyper_parameters" in state:
         hparams = state["hyper_parameters"]
         if "model" not in hparams or "data" not in hparams:
@@ -44,4 +38,4 @@ def load_wav2vec(path: str | Path) -> LoadedWav2Vec:
         weights = {k.removeprefix("model."): v for k, v in state["state_dict"].items() if k.startswith("model.")}
         model.load_state_dict(weights)
         return LoadedWav2Vec(model.eval(), bool(hparams["data"].get("normalize", True)), "asr-bench")
-    return LoadedWav2Vec(load_fairseq_wav2vec(path).eval(), False, "fairseq")
+    return LoadedWav2Vec(wav2vec_from_fairseq(state, path), False, "fairseq")

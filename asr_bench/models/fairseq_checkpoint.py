@@ -299,15 +299,24 @@ def save_fairseq_wav2vec(model: Wav2Vec, path: str | Path, style: Literal["args"
     return path
 
 
-def load_fairseq_wav2vec(path: str | Path) -> Wav2Vec:
-    """The wav2vec 1.0 model of a fairseq checkpoint file, on the CPU, in eval mode."""
+def read_checkpoint(path: str | Path) -> Any:
+    """Any torch checkpoint file, unpickled without running code from it (see `_PermissivePickle`)."""
     path = Path(path)
     if not path.is_file():
         raise FairseqCheckpointError(f"{path}: no such checkpoint file")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PermissivePickle)
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_PermissivePickle)
     except Exception as exc:  # torch raises a variety of errors for files that are not its checkpoints
         raise FairseqCheckpointError(f"{path}: cannot be read as a torch checkpoint ({exc})") from exc
+
+
+def load_fairseq_wav2vec(path: str | Path) -> Wav2Vec:
+    """The wav2vec 1.0 model of a fairseq checkpoint file, on the CPU, in eval mode."""
+    return wav2vec_from_fairseq(read_checkpoint(path), path)
+
+
+def wav2vec_from_fairseq(checkpoint: Any, path: str | Path) -> Wav2Vec:
+    """The model of an unpickled fairseq checkpoint (`path` names it in errors), on the CPU, in eval mode."""
     layout = "expected a fairseq checkpoint: a dict with 'model' (a state dict) and 'args' or 'cfg'"
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), Mapping):
         raise FairseqCheckpointError(f"{path}: {layout}")
