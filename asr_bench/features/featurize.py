@@ -72,13 +72,14 @@ def featurize_manifest(
         raise ConfigError(f"{checkpoint}: wav2vec checkpoint does not exist")
     device = torch.device(settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     representation = _representation(settings.representation)
+    precision = "bf16" if resolve_bf16(settings.precision, device) else "fp32"  # resolved once: the key and the model agree
     # What determines the features: the checkpoint's content (which also fixes its input normalisation),
     # the layer, the arithmetic, and the normalisation of the output.
     key = {
         "kind": "wav2vec",
         "checkpoint_sha256": file_digest(checkpoint),
         "representation": representation,
-        "precision": "bf16" if resolve_bf16(settings.precision, device) else "fp32",
+        "precision": precision,
         "utterance_mvn": settings.normalize,
     }
     featurizer: Wav2VecFeaturizer | None = None
@@ -87,7 +88,7 @@ def featurize_manifest(
         nonlocal featurizer
         if featurizer is None:  # the model is loaded only when an entry has to be computed
             featurizer = Wav2VecFeaturizer.from_checkpoint(
-                checkpoint, representation, str(device), settings.chunk_samples, settings.precision
+                checkpoint, representation, str(device), settings.chunk_samples, precision
             )
         features = featurizer.featurize_batch(load_waveforms(batch))
         return [utterance_mvn(f) for f in features] if settings.normalize else features
