@@ -154,6 +154,34 @@ def test_lm_build_writes_the_lm_directory(tmp_path: Path, capsys) -> None:
     assert beam_decode(decoder, {"u": emissions_for(spelled("the cat sat"))}) == {"u": "the cat sat"}
 
 
+def test_lm_build_reuses_an_up_to_date_directory(tmp_path: Path, capsys) -> None:
+    """Re-running a recipe keeps the LM it built; new text, another order, a missing file or --force rebuild it."""
+    train = write_manifest(tmp_path / "train.jsonl", [utterance(f"s1-{i}", t) for i, t in
+                                                      enumerate(["the cat sat", "the hat sat", "a cat ran"])])
+    out = tmp_path / "lm"
+
+    def rebuilt(order: int, *extra: str) -> bool:
+        """Build, after marking the current lm.json: a rebuild rewrites it, a reuse keeps the mark."""
+        if (out / "lm.json").is_file():
+            (out / "lm.json").write_text(json.dumps({**json.loads((out / "lm.json").read_text()), "mark": 1}))
+        capsys.readouterr()
+        assert main(["lm", "build", "--out", str(out), "--train-manifest", str(train), "--order", str(order), *extra]) == 0
+        reused = "up to date" in capsys.readouterr().out
+        assert reused == ("mark" in json.loads((out / "lm.json").read_text()))
+        return not reused
+
+    assert rebuilt(3)
+    assert not rebuilt(3)
+    assert rebuilt(3, "--force")
+    assert rebuilt(2)
+    write_manifest(train, [utterance("s1-0", "the cat sat"), utterance("s1-1", "a dog ran")])
+    assert rebuilt(2)
+    (out / "lm.bin").unlink()
+    assert rebuilt(2)
+    assert (out / "lm.bin").is_file()
+    assert not rebuilt(2)
+
+
 def test_beam_search_recovers_a_spelled_word(lm_dir: LanguageModelDir) -> None:
     decoder = build_decoder(BeamSearchConfig(), lm_dir, len(SYMBOLS))
     texts = beam_decode(decoder, {"a": emissions_for(spelled("cat")), "b": emissions_for(spelled("hat the"))})

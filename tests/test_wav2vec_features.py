@@ -12,7 +12,7 @@ import torch
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import write_manifest
 from asr_bench.errors import ConfigError
-from asr_bench.features.featurize import FeatureConfig, Wav2VecFeatureConfig, featurize_manifest
+from asr_bench.features.featurize import FeatureConfig, Wav2VecFeatureConfig, featurize_manifest, featurize_manifests
 from asr_bench.features.h5 import export_fairseq_h5
 from asr_bench.features.waveform import normalize_waveform
 from asr_bench.features.wav2vec import Wav2VecFeaturizer
@@ -172,3 +172,25 @@ def test_cached_features_never_load_the_model(
     missing = FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(tmp_path / "no.pt")))
     with pytest.raises(ConfigError, match="no.pt: wav2vec checkpoint does not exist"):
         featurize_manifest(utterances, missing, progress=False)
+
+
+def test_several_manifests_load_the_model_once(
+    tmp_path: Path, ci_librispeech_rows, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training featurizes train and valid, `asr-bench featurize` any number of manifests: one model load for all."""
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 4)
+    checkpoint = save_fairseq_wav2vec(small_model(), tmp_path / "w.pt")
+    loads = []
+    load = Wav2VecFeaturizer.from_checkpoint
+
+    def counted(*args: object, **kwargs: object) -> Wav2VecFeaturizer:
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(Wav2VecFeaturizer, "from_checkpoint", counted)
+    config = FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"), wav2vec=Wav2VecFeatureConfig(str(checkpoint)))
+    first, second = featurize_manifests([("a", utterances[:2]), ("b", utterances[2:])], config, progress=False)
+    assert len(loads) == 1
+    assert first.path != second.path
+    assert [u.id in first for u in utterances] == [True, True, False, False]
+    assert [u.id in second for u in utterances] == [False, False, True, True]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from asr_bench.cli.common import add_config_arguments, config_from_args
 from asr_bench.data.manifest import read_manifest
-from asr_bench.features.featurize import FeatureConfig, featurize_manifest
+from asr_bench.features.featurize import FeatureConfig, featurize_manifests
 from asr_bench.features.h5 import export_fairseq_h5
 
 
@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         args.overrides = [f"wav2vec.checkpoint={args.checkpoint}", *args.overrides]
     config = config_from_args(FeatureConfig, args)
-    for manifest in args.manifest:
-        utterances = read_manifest(manifest)
-        store = featurize_manifest(utterances, config, description=f"featurize {manifest}")
+    manifests = {manifest: read_manifest(manifest) for manifest in args.manifest}
+    stores = featurize_manifests([(f"featurize {m}", utts) for m, utts in manifests.items()], config)
+    for (manifest, utterances), store in zip(manifests.items(), stores):
         print(f"{manifest}: {len(store)} utterances, dim {store.dim} -> {store.path}")
         if args.export_h5:
             paths = export_fairseq_h5(utterances, store, args.export_h5, Path(manifest).stem)

@@ -28,11 +28,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="manifest whose sentences must not be in the LM text, e.g. dev and test (repeatable)")
     build.add_argument("--order", type=int, default=4, help="n-gram order (default 4, as in the paper)")
     build.add_argument("--out", type=Path, required=True, help="output LM directory")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild even if --out already holds an LM built from the same text and order")
     build.set_defaults(func=run_build)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    info = build_lm(args.out, args.order, args.text, args.train_manifest, args.exclude_manifest)
+    info = build_lm(args.out, args.order, args.text, args.train_manifest, args.exclude_manifest, args.force)
+    if info.get("reused"):
+        print(f"{args.out}: up to date (built from the same text and order; --force rebuilds)")
+        return 0
     print(
         f"{args.order}-gram on {info['sentences']} sentences ({info['words']} words, vocabulary {info['vocab_size']}; "
         f"{info['excluded_sentences']} excluded), lexicon of {info['lexicon_words']} words -> {args.out}"

@@ -15,6 +15,7 @@ speaker, but books repeat) an LM that has seen the evaluation sentences would ma
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -133,14 +134,24 @@ def build_lm(
     text_files: Sequence[Path] = (),
     train_manifests: Sequence[Path] = (),
     exclude_manifests: Sequence[Path] = (),
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Build an LM directory (see the module docstring) and return the contents of its lm.json."""
+    """Build an LM directory (see the module docstring) and return the contents of its lm.json.
+
+    A directory already built from the same sentences, lexicon words and order is left as it is (its lm.json
+    comes back with "reused": true), so re-running a recipe does not re-estimate the LM; `force` rebuilds.
+    """
     if order < 1:
         raise AsrBenchError(f"LM order must be at least 1, got {order}")
     started = time.time()
     text = gather_lm_text(text_files, train_manifests, exclude_manifests)
-    out_dir.mkdir(parents=True, exist_ok=True)
     lm_dir = LanguageModelDir(out_dir)
+    inputs = _input_digest(text, order)
+    previous = json.loads(lm_dir.info.read_text(encoding="utf-8")) if lm_dir.info.is_file() else {}
+    built = all(path.is_file() for path in (lm_dir.arpa, lm_dir.binary, lm_dir.lexicon, lm_dir.tokens))
+    if not force and built and previous.get("input_sha256") == inputs:
+        return {**previous, "reused": True}
+    out_dir.mkdir(parents=True, exist_ok=True)
     text_path = out_dir / "lm_text.txt"
     text_path.write_text("".join(s + "\n" for s in text.sentences), encoding="utf-8")
     fallback_orders = run_lmplz(text_path, lm_dir.arpa, order)
@@ -160,10 +171,20 @@ def build_lm(
         "excluded_manifests": [str(p) for p in exclude_manifests],
         "excluded_sentences": text.excluded_sentences,
         "discount_fallback_orders": fallback_orders,
+        "input_sha256": inputs,
         "build_wall_time_s": round(time.time() - started, 3),
     }
     lm_dir.info.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return info
+
+
+def _input_digest(text: LMText, order: int) -> str:
+    """What determines an LM directory's content: the order, the LM sentences and the lexicon's training words."""
+    digest = hashlib.sha256(f"order={order}\n".encode())
+    for sentence in text.sentences:
+        digest.update(sentence.encode("utf-8") + b"\n")
+    digest.update(b"\0" + " ".join(sorted(text.train_words)).encode("utf-8"))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,17 @@ get back a `FeatureStore`, computed on first use and reused after.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError
-from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache, featurize_to_cache
+from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache
 from asr_bench.features.logmel import LogMel, LogMelConfig
 from asr_bench.features.normalize import utterance_mvn
 from asr_bench.hardware import resolve_bf16
@@ -47,24 +47,52 @@ def _representation(value: str) -> str | int:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+@dataclass(frozen=True)
+class _Extractor:
+    """What a feature kind contributes to the cache: the key that identifies its output and a batch function."""
+
+    key: dict[str, Any]
+    extract: Callable[[list[Utterance]], list[torch.Tensor]]
+    batch_size: int
+
+
 def featurize_manifest(
     utterances: Sequence[Utterance], config: FeatureConfig, description: str = "featurize", progress: bool = True
 ) -> FeatureStore:
     """Features for every utterance of a manifest, from the cache when an identical entry exists."""
-    cache_dir = Path(config.cache_dir)
-    if config.kind == "logmel":
-        logmel = LogMel(config.logmel)
-        key = {"kind": "logmel", **asdict(config.logmel)}
+    return featurize_manifests([(description, utterances)], config, progress)[0]
 
-        @torch.inference_mode()
-        def from_audio(utt: Utterance) -> torch.Tensor:
-            return logmel(load_audio(utt.audio))
 
-        return featurize_to_cache(cache_dir, utterances, key, from_audio, description, progress)
+def featurize_manifests(
+    manifests: Sequence[tuple[str, Sequence[Utterance]]], config: FeatureConfig, progress: bool = True
+) -> list[FeatureStore]:
+    """One store per (description, utterances) pair, all from one extractor.
 
+    Training featurizes its train and valid manifests, `asr-bench featurize` any number of them: sharing the
+    extractor means a wav2vec checkpoint is hashed once and its model loaded at most once for all of them.
+    """
+    extractor = _logmel_extractor(config.logmel) if config.kind == "logmel" else _wav2vec_extractor(config.wav2vec)
+    return [
+        featurize_batches_to_cache(
+            config.cache_dir, utterances, extractor.key, extractor.extract, extractor.batch_size, description, progress
+        )
+        for description, utterances in manifests
+    ]
+
+
+def _logmel_extractor(settings: LogMelConfig) -> _Extractor:
+    logmel = LogMel(settings)
+
+    @torch.inference_mode()
+    def extract(batch: list[Utterance]) -> list[torch.Tensor]:
+        return [logmel(load_audio(utt.audio)) for utt in batch]
+
+    return _Extractor({"kind": "logmel", **asdict(settings)}, extract, 1)
+
+
+def _wav2vec_extractor(settings: Wav2VecFeatureConfig) -> _Extractor:
     from asr_bench.features.wav2vec import Wav2VecFeaturizer, file_digest, load_waveforms  # model code only when asked for
 
-    settings = config.wav2vec
     if not settings.checkpoint:
         raise ConfigError("features.kind=wav2vec needs features.wav2vec.checkpoint (ours or a fairseq wav2vec 1.0 file)")
     checkpoint = Path(settings.checkpoint)
@@ -93,5 +121,4 @@ def featurize_manifest(
         features = featurizer.featurize_batch(load_waveforms(batch))
         return [utterance_mvn(f) for f in features] if settings.normalize else features
 
-    batch_size = settings.batch_size or (8 if device.type == "cuda" else 1)
-    return featurize_batches_to_cache(cache_dir, utterances, key, extract, batch_size, description, progress)
+    return _Extractor(key, extract, settings.batch_size or (8 if device.type == "cuda" else 1))

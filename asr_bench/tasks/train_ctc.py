@@ -21,7 +21,7 @@ from asr_bench.config import to_dict
 from asr_bench.data.manifest import Utterance, read_manifest, total_hours
 from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer, TokenSet
 from asr_bench.errors import ConfigError
-from asr_bench.features.featurize import FeatureConfig, featurize_manifest
+from asr_bench.features.featurize import FeatureConfig, featurize_manifests
 from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
 from asr_bench.tasks.ctc import CTCTask
 from asr_bench.tasks.ctc_data import CTCDataModule, CTCDataset, Tokenizer
@@ -73,11 +73,10 @@ def train(config: TrainConfig) -> Path:
     train_utts = read_manifest(config.data.train_manifest)
     valid_utts = read_manifest(config.data.valid_manifest) if config.data.valid_manifest else None
     tokenizer = build_tokenizer(config.data.tokens, None, train_utts)
-    train_store = featurize_manifest(train_utts, config.features, "featurize train")
+    manifests = [("featurize train", train_utts)] + ([("featurize valid", valid_utts)] if valid_utts else [])
+    train_store, *valid_store = featurize_manifests(manifests, config.features)
     train_set = CTCDataset(train_utts, train_store, tokenizer)
-    valid_set = None
-    if valid_utts:
-        valid_set = CTCDataset(valid_utts, featurize_manifest(valid_utts, config.features, "featurize valid"), tokenizer)
+    valid_set = CTCDataset(valid_utts, valid_store[0], tokenizer) if valid_utts else None
 
     model = Wav2Letter(train_store.dim, len(tokenizer.tokens), config.model)
     hparams = {**to_dict(config), "token_symbols": list(tokenizer.tokens.symbols), "num_features": train_store.dim}
