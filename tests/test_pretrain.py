@@ -188,10 +188,9 @@ def test_a_run_directory_of_another_kind_is_refused(tmp_path: Path, ci_manifest:
         train(config)
 
 
-def test_last_checkpoint_is_the_latest_even_when_the_metric_stops_improving(tmp_path: Path, ci_manifest: Path) -> None:
-    # lr 0 and fixed validation negatives: the validation loss is identical every epoch, so "best" never
-    # improves after the first; last.ckpt must still follow the run (Lightning's save_last alone would not).
-    config = load_config(
+def tiny_config(tmp_path: Path, ci_manifest: Path, *overrides: str) -> PretrainConfig:
+    """An 8-channel model on 1 s crops: seconds per run, for tests of the run's bookkeeping."""
+    return load_config(
         PretrainConfig,
         None,
         [
@@ -206,14 +205,35 @@ def test_last_checkpoint_is_the_latest_even_when_the_metric_stops_improving(tmp_
             " {channels: 8, kernel: 4, stride: 2}, {channels: 8, kernel: 4, stride: 2}, {channels: 8, kernel: 4, stride: 2}]",
             "model.context_layers=[{channels: 8, kernel: 3}]",
             "model.prediction_steps=4",
-            "optim.lr=0.0",
-            "trainer.max_epochs=3",
-            "trainer.max_steps=-1",
             "trainer.progress_bar=false",
+            *overrides,
         ],
     )
-    run_dir = pretrain(config)
+
+
+def test_last_checkpoint_is_the_latest_even_when_the_metric_stops_improving(tmp_path: Path, ci_manifest: Path) -> None:
+    # lr 0 and fixed validation negatives: the validation loss is identical every epoch, so "best" never
+    # improves after the first; last.ckpt must still follow the run (Lightning's save_last alone would not).
+    run_dir = pretrain(tiny_config(tmp_path, ci_manifest, "optim.lr=0.0", "trainer.max_epochs=3", "trainer.max_steps=-1"))
     best = torch.load(run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert best["epoch"] == 0
-    assert last["epoch"] == 2 and last["global_step"] > best["global_step"]
+    assert last["epoch"] == 3 and last["global_step"] > best["global_step"]  # written after the third epoch
+
+
+def test_last_checkpoint_holds_the_final_step_between_validations(tmp_path: Path, ci_manifest: Path) -> None:
+    """Validation every 5 updates, stop at 7: the checkpoint callbacks last ran at 5, last.ckpt must still be at 7.
+
+    The resumed run logs no training row of its own before validating (every 10 steps by default): the first
+    run's curve must survive it.
+    """
+    overrides = ["trainer.max_epochs=-1", "trainer.val_check_interval=5", "trainer.check_val_every_n_epoch=null"]
+    run_dir = pretrain(tiny_config(tmp_path, ci_manifest, *overrides, "trainer.max_steps=7"))
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 7
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        first_run = list(csv.DictReader(handle))
+    assert first_run
+    pretrain(tiny_config(tmp_path, ci_manifest, *overrides, "trainer.max_steps=9"))  # resumes from 7, not 5
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 9
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        assert list(csv.DictReader(handle)) == first_run

@@ -36,6 +36,7 @@ class TrainerConfig:
 
     max_epochs: int = 30
     max_steps: int = -1
+    max_time: str | None = None  # "DD:HH:MM:SS": stop after this much training time (last.ckpt is still written)
     accelerator: str = "auto"
     devices: int | str = "auto"
     num_nodes: int = 1
@@ -60,8 +61,22 @@ def resolve_precision(precision: str, accelerator: str = "auto") -> str:
     return "bf16-mixed" if native_bf16(torch.device("cuda" if on_gpu else "cpu")) else "32-true"
 
 
+class SaveAtTrainEnd(pl.Callback):
+    """Write a checkpoint when fit ends, so that it holds the final weights.
+
+    Checkpoint callbacks run at validation; a run stopped by max_steps or max_time between two
+    validations would otherwise leave last.ckpt up to a whole validation interval behind.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        trainer.save_checkpoint(self.path)  # every rank calls it; Lightning writes once
+
+
 def run_callbacks(out_dir: Path, monitor: str) -> list[pl.Callback]:
-    """best.ckpt by `monitor` (lower is better), last.ckpt at every validation, and the LR in the logs.
+    """best.ckpt by `monitor` (lower is better), last.ckpt at every validation and at the end, the LR in the logs.
 
     Two checkpoint callbacks, because Lightning's `save_last=True` writes last.ckpt only
     when the monitored checkpoint improves: a run whose metric got worse would resume, and
@@ -71,6 +86,7 @@ def run_callbacks(out_dir: Path, monitor: str) -> list[pl.Callback]:
     return [
         ModelCheckpoint(dirpath=checkpoints, filename="best", monitor=monitor, mode="min", enable_version_counter=False),
         ModelCheckpoint(dirpath=checkpoints, filename="last", monitor=None, save_top_k=1, enable_version_counter=False),
+        SaveAtTrainEnd(checkpoints / "last.ckpt"),
         LearningRateMonitor(logging_interval="step"),
     ]
 
@@ -81,6 +97,7 @@ def build_trainer(config: TrainerConfig, out_dir: Path, callbacks: list[pl.Callb
         default_root_dir=out_dir,
         max_epochs=config.max_epochs,
         max_steps=config.max_steps,
+        max_time=config.max_time,
         accelerator=config.accelerator,
         devices=config.devices,
         num_nodes=config.num_nodes,
@@ -113,20 +130,30 @@ def fit_resumable(trainer: pl.Trainer, task: pl.LightningModule, data: pl.Lightn
         if metrics.is_file():
             with metrics.open(newline="") as handle:
                 earlier = list(csv.DictReader(handle))
-    trainer.fit(task, datamodule=data, ckpt_path=str(last) if last.is_file() else None)
-    if earlier and trainer.is_global_zero and metrics.is_file():
+    try:
+        trainer.fit(task, datamodule=data, ckpt_path=str(last) if last.is_file() else None)
+    finally:  # also when the resumed fit fails or logs nothing: the logger has already removed the old file
+        if earlier and trainer.is_global_zero:
+            _prepend_metrics(metrics, earlier)
+
+
+def _prepend_metrics(metrics: Path, earlier: list[dict[str, str]]) -> None:
+    later: list[dict[str, str]] = []
+    fields: list[str] = []
+    if metrics.is_file():
         with metrics.open(newline="") as handle:
             reader = csv.DictReader(handle)
             later, fields = list(reader), list(reader.fieldnames or [])
-        fields += [f for row in earlier for f in row if f not in fields]
-        # last.ckpt may predate the earlier run's final steps: those steps were run again.
-        resumed_at = min((int(row["step"]) for row in later if row.get("step")), default=None)
-        if resumed_at is not None:
-            earlier = [row for row in earlier if not row.get("step") or int(row["step"]) < resumed_at]
-        with metrics.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(fields)))
-            writer.writeheader()
-            writer.writerows(earlier + later)
+    fields += [f for row in earlier for f in row if f not in fields]
+    # last.ckpt may predate the earlier run's final steps: those steps were run again.
+    resumed_at = min((int(row["step"]) for row in later if row.get("step")), default=None)
+    if resumed_at is not None:
+        earlier = [row for row in earlier if not row.get("step") or int(row["step"]) < resumed_at]
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    with metrics.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(fields)))
+        writer.writeheader()
+        writer.writerows(earlier + later)
 
 
 def _key_paths(values: Any, prefix: str = "") -> set[str]:
