@@ -17,6 +17,7 @@ from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import read_manifest, write_manifest
 from asr_bench.features.wav2vec import Wav2VecFeaturizer
 from asr_bench.models.checkpoint import load_wav2vec
+from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
 from asr_bench.features.waveform import normalize_waveform, waveform_store
 from asr_bench.models.wav2vec import StepScores
 from asr_bench.tasks.batching import BucketBatchSampler
@@ -237,3 +238,25 @@ def test_last_checkpoint_holds_the_final_step_between_validations(tmp_path: Path
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 9
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         assert list(csv.DictReader(handle)) == first_run
+
+
+def test_exported_weights_featurize_like_the_checkpoint(tmp_path: Path, ci_manifest: Path, capsys) -> None:
+    from asr_bench.cli import main
+
+    run_dir = pretrain(tiny_config(tmp_path, ci_manifest, "trainer.max_epochs=1", "trainer.max_steps=3"))
+    last = run_dir / "checkpoints" / "last.ckpt"
+    for dtype in ("fp32", "bf16"):
+        assert main(["export", str(last), str(tmp_path / f"{dtype}.pt"), "--dtype", dtype]) == 0
+    full, exact, rounded = (load_wav2vec(p) for p in (last, tmp_path / "fp32.pt", tmp_path / "bf16.pt"))
+    assert exact.normalize and rounded.normalize and exact.model.config == full.model.config
+    wav = normalize_waveform(load_audio(read_manifest(ci_manifest)[0].audio)).unsqueeze(0)
+    with torch.no_grad():
+        reference = full.model.features(wav, "c")
+        torch.testing.assert_close(exact.model.features(wav, "c"), reference, rtol=0, atol=0)
+        assert float((rounded.model.features(wav, "c") - reference).norm() / reference.norm()) < 0.03
+    assert (tmp_path / "bf16.pt").stat().st_size < (tmp_path / "fp32.pt").stat().st_size < last.stat().st_size
+
+    fairseq_file = tmp_path / "fairseq.pt"
+    save_fairseq_wav2vec(full.model, fairseq_file)
+    assert main(["export", str(fairseq_file), str(tmp_path / "x.pt")]) == 2
+    assert "not a checkpoint of `asr-bench pretrain`" in capsys.readouterr().err

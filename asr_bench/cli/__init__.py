@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "split",
     "lm",
     "pretrain",
+    "export",
     "featurize",
     "train",
     "decode",
