@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from asr_bench.decode.beam import BeamSearchConfig
-from asr_bench.decode.run import decode_beam, decode_greedy, tune_beam
 from asr_bench.errors import AsrBenchError
 
 
@@ -51,6 +50,8 @@ def parse_split(item: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from asr_bench.decode.run import decode_beam, decode_greedy, tune_beam  # model code only when the command runs
+
     run_dir = Path(args.run_dir)
     checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / "checkpoints" / "best.ckpt"
     splits = dict(parse_split(item) for item in args.manifest)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from asr_bench.cli.common import add_config_arguments, config_from_args
-from asr_bench.tasks.train_ctc import TrainConfig, train
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from asr_bench.tasks.train_ctc import TrainConfig, train  # model code only when the command runs
+
     out_dir = train(config_from_args(TrainConfig, args))
     print(f"trained: {out_dir}/checkpoints")
     return 0

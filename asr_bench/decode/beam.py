@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from torchaudio.models.decoder import CTCDecoder, ctc_decoder
 
 from asr_bench.data.tokens import BLANK, WORD_BOUNDARY, LetterTokenizer
 from asr_bench.decode.lexicon import read_tokens, validate_lexicon
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.errors import AsrBenchError
+
+if TYPE_CHECKING:  # torchaudio's decoder needs flashlight-text, which only decoding needs
+    from torchaudio.models.decoder import CTCDecoder
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ def build_decoder(config: BeamSearchConfig, lm_dir: LanguageModelDir | None, num
 
     `lm_dir` may be None only for lexicon-free decoding, which then uses LetterTokenizer's token set.
     """
+    from torchaudio.models.decoder import ctc_decoder  # needs flashlight-text (scripts/setup.sh installs it)
+
     if lm_dir is None:
         if not config.lexicon_free:
             raise AsrBenchError("lexicon decoding needs an LM directory (lm.bin or lm.arpa, lexicon.txt, tokens.txt)")
