@@ -105,6 +105,11 @@ def test_feature_names_and_empty_input(tmp_path: Path) -> None:
     assert feature_name(WAV2VEC) == "wav2vec-c"
     assert feature_name({"features": {"kind": "wav2vec", "wav2vec": {"representation": "z"}}}) == "wav2vec-z"
     assert feature_name({"features": {"kind": "wav2vec"}}) == "wav2vec-c"
+    # Features of two pretrained models are two rows, never pooled as seeds of one.
+    ours = {"kind": "wav2vec", "wav2vec": {"checkpoint": "exp/pretrain_gpu_base/checkpoints/last.ckpt"}}
+    assert feature_name({"features": ours}) == "wav2vec-c (pretrain_gpu_base)"
+    fairseq = {"kind": "wav2vec", "wav2vec": {"checkpoint": "models/wav2vec_large.pt", "representation": "z"}}
+    assert feature_name({"features": fairseq}) == "wav2vec-z (wav2vec_large)"
     undecoded = write_run(tmp_path, "undecoded", LOGMEL, 0, 1.0, {})
     with pytest.raises(AsrBenchError, match="no results found"):
         collect([undecoded])

@@ -44,10 +44,19 @@ class Record:
 
 
 def feature_name(config: dict[str, Any]) -> str:
+    """"logmel", or "wav2vec-<representation> (<model>)", so that features of different models never pool.
+
+    The model is the pretraining run a checkpoint came from (<run>/checkpoints/last.ckpt), else the file's stem.
+    """
     features = config.get("features", {})
-    if features.get("kind") == "wav2vec":
-        return f"wav2vec-{features.get('wav2vec', {}).get('representation', 'c')}"
-    return str(features.get("kind", "logmel"))
+    if features.get("kind") != "wav2vec":
+        return str(features.get("kind", "logmel"))
+    settings = features.get("wav2vec", {})
+    name = f"wav2vec-{settings.get('representation', 'c')}"
+    if not settings.get("checkpoint"):
+        return name
+    checkpoint = Path(settings["checkpoint"])
+    return f"{name} ({checkpoint.parent.parent.name if checkpoint.parent.name == 'checkpoints' else checkpoint.stem})"
 
 
 def records_from_results(path: Path) -> list[Record]:

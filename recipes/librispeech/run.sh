@@ -14,6 +14,8 @@
 #   8 decode      wav2vec model: greedy and beam search
 #   9 report      results table (Markdown/CSV/JSON) and plots
 # Extra KEY=VALUE arguments after `--` override the acoustic-model configs (e.g. -- trainer.max_epochs=3).
+# --pretrain-dir DIR (default EXP/pretrain) and --wav2vec-run NAME (default wav2vec) let stages 6-8 work on another
+# wav2vec beside the first, e.g. one pretrained on a GPU (scripts/device/README.md); stage 9 reports every run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -26,6 +28,8 @@ seed=0
 source_split=train-clean-5          # the corpus split to divide into train/dev/test by speaker
 subset_hours=10min,30min,1h,2h      # nested labelled subsets of train, for the labelled-data sweep
 wav2vec_pretrain_conf="$here/conf/wav2vec_cpu.yaml"   # wav2vec_base.yaml / wav2vec_large.yaml on a GPU
+pretrain_dir=""                     # default: $exp_dir/pretrain
+wav2vec_run=wav2vec
 asr="${ASR_BENCH:-$root/.venv/bin/asr-bench}"
 overrides=()
 while [ $# -gt 0 ]; do
@@ -38,8 +42,10 @@ while [ $# -gt 0 ]; do
         --source-split) source_split=$2; shift 2 ;;
         --subset-hours) subset_hours=$2; shift 2 ;;
         --pretrain-config) wav2vec_pretrain_conf=$2; shift 2 ;;
+        --pretrain-dir) pretrain_dir=$2; shift 2 ;;
+        --wav2vec-run) wav2vec_run=$2; shift 2 ;;
         --) shift; overrides=("$@"); break ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -47,6 +53,7 @@ run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 log() { echo "[$(date +%H:%M:%S)] stage $*"; }
 
 data="$exp_dir/data"
+pretrain_dir=${pretrain_dir:-$exp_dir/pretrain}
 features="$exp_dir/features"
 mkdir -p "$exp_dir"
 SECONDS=0
@@ -90,23 +97,31 @@ if run_stage 5; then
 fi
 if run_stage 6; then
     log "6: wav2vec pretraining on the training audio"
-    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$exp_dir/pretrain" seed="$seed" \
+    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$pretrain_dir" seed="$seed" \
         data.waveform_cache_dir="$exp_dir/waveforms" \
         data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
 fi
 if run_stage 7; then
     log "7: wav2vec acoustic model"
-    train_model wav2vec "$here/conf/acoustic_model.yaml" features.kind=wav2vec \
-        features.wav2vec.checkpoint="$exp_dir/pretrain/checkpoints/last.ckpt"
+    train_model "$wav2vec_run" "$here/conf/acoustic_model.yaml" features.kind=wav2vec \
+        features.wav2vec.checkpoint="$pretrain_dir/checkpoints/last.ckpt"
 fi
 if run_stage 8; then
     log "8: decode wav2vec model"
-    decode_both wav2vec
+    decode_both "$wav2vec_run"
 fi
 if run_stage 9; then
     log "9: report"
-    runs=()
-    for name in logmel wav2vec; do [ -f "$exp_dir/$name/results.json" ] && runs+=("$exp_dir/$name"); done
-    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech --pretrain-run "$exp_dir/pretrain"
+    runs=() curves=()
+    for dir in "$exp_dir"/*/; do [ -f "$dir/results.json" ] && runs+=("${dir%/}"); done
+    declare -A seen=()
+    for dir in "$exp_dir"/pretrain*/ "$pretrain_dir/"; do  # the pretraining curves, each run once
+        [ -f "$dir/logs/metrics.csv" ] || continue
+        dir=$(cd "$dir" && pwd)
+        [ -z "${seen[$dir]:-}" ] || continue
+        seen[$dir]=1
+        curves+=(--pretrain-run "$dir")
+    done
+    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech "${curves[@]}"
 fi
 echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"
