@@ -24,10 +24,77 @@ mkdir -p "$DATA" "$EXP" "$OUT"
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 started=$SECONDS
 
-unpack() {  # the small files in one archive: benchmarks and logs, each run's config, curves and summary
+unpack() {
+    if compgen -G ".whl/*.whl" > /dev/null; then
+        "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl
+    fi
+    tar -xf .carry/pretrain.tar -C "$DATA"
+    "$PYTHON" - "$DATA" <<'EOF'
+import json, sys
+from pathlib import Path
+data = Path(sys.argv[1])
+for name in ("train", "valid"):
+    rows = [json.loads(line) for line in (data / f"{name}.jsonl").open()]
+    (data / f"{name}.abs.jsonl").write_text("".join(json.dumps({**r, "audio": str(data / r["audio"])}) + "\n" for r in rows))
+    print(f"{name}: {len(rows)} utterances, {sum(r['duration'] for r in rows) / 3600:.2f} h")
+EOF
+    "$PYTHON" -c "import soundfile, torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+}
+
+bench() {  # SECONDS: featurization first (short), then pretraining; each stops at its share of the time
+    local seconds=$1
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv" 2>&1 || true
+    timeout -k 5 $((seconds / 3)) "$PYTHON" benchmarks/wav2vec_throughput.py featurize --model $BENCH_MODELS \
+        --precision bf16 fp32 --batch-utterances 1 8 32 | tee "$OUT/bench-featurize.jsonl" || true
+    timeout -k 5 $((seconds - seconds / 3)) "$PYTHON" benchmarks/wav2vec_throughput.py pretrain --model $BENCH_MODELS \
+        --precision bf16 fp32 --batch-crops 4 10 --scoring ours naive | tee "$OUT/bench-pretrain.jsonl" || true
+    "$PYTHON" benchmarks/summarize.py "$OUT"/bench-*.jsonl > "$OUT/bench.md" || true
+}
+
+pretrain() {  # SECONDS: every run of PRETRAIN_LRS at once, max_steps sized so that the cosine schedule ends in time
+    local seconds=$1 lrs=($PRETRAIN_LRS)
+    local steps
+    steps=$("$PYTHON" - "$PRETRAIN_CONFIG" "$OUT/bench-pretrain.jsonl" "$seconds" "${#lrs[@]}" <<'EOF'
+import json, sys
+from pathlib import Path
+import yaml
+config, bench, seconds, runs = yaml.safe_load(open(sys.argv[1])), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+batch_audio_s = config["data"]["max_samples_per_batch"] / 16000
+rows = [json.loads(l) for l in bench.open() if l.startswith("{")] if bench.is_file() else []
+ours = [r["audio_s_per_s"] for r in rows if r.get("model") == "base" and r.get("precision") == "bf16" and r.get("scoring") == "ours"]
+speed = max(ours) if ours else 2000.0  # audio-s/s of one run alone; side by side they share the GPU
+# Half the benchmark's speed: the runs share the GPU, and loading, validation and the first steps cost time too.
+print(max(100, int(0.5 * speed / runs * seconds / batch_audio_s)))
+EOF
+)
+    local hms
+    hms=$(printf '00:%02d:%02d:%02d' $((seconds / 3600)) $((seconds % 3600 / 60)) $((seconds % 60)))
+    echo "pretraining ${#lrs[@]} runs for at most $hms, $steps updates each"
+    local pids=()
+    for lr in "${lrs[@]}"; do
+        "$PYTHON" -m asr_bench.cli pretrain -c "$PRETRAIN_CONFIG" out_dir="$EXP/pretrain_gpu_lr$lr" \
+            data.train_manifests="[$DATA/train.abs.jsonl]" data.valid_manifests="[$DATA/valid.abs.jsonl]" \
+            data.waveform_cache_dir="$EXP/waveforms" optim.lr="$lr" optim.warmup_steps=$((steps < 5000 ? steps / 10 : 500)) \
+            trainer.max_steps="$steps" trainer.max_time="$hms" trainer.val_check_interval=$(((steps + 3) / 4)) \
+            trainer.check_val_every_n_epoch=null trainer.progress_bar=false > "$OUT/pretrain_lr$lr.log" 2>&1 &
+        pids+=($!)  # the first to reach the waveform cache fills it; the others wait for it (features/cache.py)
+    done
+    local status=0
+    for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+    for lr in "${lrs[@]}"; do
+        local run="$EXP/pretrain_gpu_lr$lr"
+        tail -n 3 "$OUT/pretrain_lr$lr.log"
+        [ -f "$run/checkpoints/last.ckpt" ] || continue
+        "$PYTHON" -m asr_bench.cli export "$run/checkpoints/last.ckpt" "$EXP/weights_lr$lr.pt" --dtype bf16
+        split -b 15M -d "$EXP/weights_lr$lr.pt" "$OUT/pretrain_gpu_lr$lr.pt.part-"
+    done
+    return $status
+}
+
+pack() {  # the small files in one archive: benchmarks and logs, each run's config, curves and summary
     mkdir -p "$EXP/session"
     mv "$OUT"/*.jsonl "$OUT"/*.md "$OUT"/*.csv "$OUT"/*.log "$EXP/session/" 2>/dev/null || true
-    (cd "$EXP" && find session pretrain_gpu_* \( -path '*/session/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
+    (cd "$EXP" && find session pretrain_gpu_* \( -path 'session/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
         -type f -print0 2>/dev/null | tar --null -czf "$OUT/results.tar.gz" -T -)
     ls -l "$OUT"
 }
