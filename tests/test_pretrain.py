@@ -119,6 +119,15 @@ def test_crops_share_the_batchs_shortest_length_and_move_between_epochs(tmp_path
     torch.testing.assert_close(normalize_waveform(whole * 7 + 1), normalize_waveform(whole), atol=1e-4, rtol=1e-4)
 
 
+def test_waveforms_decoded_in_threads_equal_one_thread(tmp_path: Path, ci_manifest: Path) -> None:
+    utterances = read_manifest(ci_manifest)[:8]
+    one = waveform_store(utterances, tmp_path / "one", progress=False, workers=1)
+    three = waveform_store(utterances, tmp_path / "three", progress=False, workers=3)
+    for utt in utterances:
+        assert torch.equal(one[utt.id], three[utt.id])
+        assert len(one[utt.id]) == round(utt.duration * 16000)
+
+
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])  # "auto" picks either, depending on the CPU
 def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path, precision: str) -> None:
     config = load_config(
