@@ -138,6 +138,7 @@ def fit_resumable(trainer: pl.Trainer, task: pl.LightningModule, data: pl.Lightn
 
 
 def _prepend_metrics(metrics: Path, earlier: list[dict[str, str]]) -> None:
+    """Rewrite metrics.csv as the earlier run's rows, then the resumed run's (if it wrote any)."""
     later: list[dict[str, str]] = []
     fields: list[str] = []
     if metrics.is_file():
