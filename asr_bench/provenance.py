@@ -23,7 +23,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def git_commit(path: str | Path | None = None) -> str | None:
-    """The commit of the checkout this package runs from, with '+dirty' if it has uncommitted changes."""
+    """The commit of the checkout this package runs from, with '+dirty' if it has uncommitted changes.
+
+    A copy without its .git (the GPU machine's working tree) names its commit in ASR_BENCH_COMMIT instead.
+    """
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
@@ -34,7 +37,7 @@ def git_commit(path: str | Path | None = None) -> str | None:
             cwd=where, capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
+        return os.environ.get("ASR_BENCH_COMMIT")
     return commit + ("+dirty" if dirty else "")
 
 

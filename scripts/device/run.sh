@@ -22,6 +22,7 @@ PRETRAIN_CONFIG=${PRETRAIN_CONFIG:-recipes/librispeech/conf/wav2vec_base.yaml}
 PRETRAIN_LRS=${PRETRAIN_LRS:-5e-3 1e-3}   # the paper's rate, and one at which the binary loss escapes at CPU scale
 mkdir -p "$DATA" "$EXP" "$OUT"
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+[ -f .carry/commit ] && export ASR_BENCH_COMMIT=$(cat .carry/commit)  # used where the copy has no .git
 started=$SECONDS
 
 unpack() {
