@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -33,6 +34,9 @@ def plot_sweep(rows: list[dict[str, Any]], out_path: Path, split: str, decoder: 
             label=features,
         )
     ax.set_xscale("log")
+    hours = sorted({r["labelled_hours"] for r in chosen})
+    ax.set_xticks(hours, [f"{h:g}" for h in hours])  # the subsets themselves, not log-scale decades
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("labelled data (hours)")
     ax.set_ylabel(f"{split} {metric.upper()} (%), {decoder}")
     ax.grid(True, alpha=0.3)

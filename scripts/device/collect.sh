@@ -42,5 +42,5 @@ last = rows[-1] if rows else {}
 print(f"{run.name}: {sum(p.numel() for p in loaded.model.parameters()) / 1e6:.1f} M parameters; last validation: "
       f"step {last.get('step', '-')}, loss {last.get('valid/loss', '-')}, accuracy {last.get('valid/accuracy', '-')}")
 EOF
-    echo "  recipes/librispeech/run.sh --stage 7 --stop-stage 9 --exp-dir $exp --pretrain-dir $exp/$name --wav2vec-run wav2vec_${name#pretrain_}"
+    echo "  recipes/librispeech/run.sh --stage 7 --stop-stage 10 --exp-dir $exp --pretrain-dir $exp/$name --wav2vec-run wav2vec_${name#pretrain_}"
 done
