@@ -35,7 +35,7 @@ def plot_sweep(rows: list[dict[str, Any]], out_path: Path, split: str, decoder: 
         )
     ax.set_xscale("log")
     hours = sorted({r["labelled_hours"] for r in chosen})
-    ax.set_xticks(hours, [f"{h:g}" for h in hours])  # the subsets themselves, not log-scale decades
+    ax.set_xticks(hours, [f"{h:.3g}" for h in hours])  # the subsets themselves, not log-scale decades
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("labelled data (hours)")
     ax.set_ylabel(f"{split} {metric.upper()} (%), {decoder}")
