@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
         --sweep-steps) sweep_steps=$2; shift 2 ;;
         --tune-budget) tune_budget=$2; shift 2 ;;
         --) shift; overrides=("$@"); break ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
