@@ -6,7 +6,7 @@
 #   .whl/                 Python 3.12 wheels the GPU image lacks for pretraining: soundfile (+cffi, pycparser).
 #                         jiwer, KenLM and flashlight-text stay here: decoding runs here.
 #   .carry/pretrain.tar   the recipe's training audio, as much of it as fits one call (64 MiB with the code and
-#                         wheels: about 94 % of train-clean-5's training speakers' audio), and 20 dev utterances
+#                         wheels: 4.36 of the 4.78 h of the recipe's train split), and 20 dev utterances
 #                         for validation, with manifests train.jsonl / valid.jsonl whose audio paths are relative
 #                         to the tar's root (scripts/device/run.sh makes them absolute there).
 #   .carry/commit         the commit staged, which results name there (the copy sent has no .git)
