@@ -17,7 +17,7 @@ import asr_bench.features.featurize as featurize
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import Utterance, write_manifest
 from asr_bench.errors import AsrBenchError
-from asr_bench.features.cache import FeatureStore, cache_key, featurize_to_cache
+from asr_bench.features.cache import FeatureStore, cache_key, featurize_batches_to_cache
 from asr_bench.features.featurize import FeatureConfig, featurize_manifest
 from asr_bench.features.logmel import LogMel, LogMelConfig
 
@@ -197,6 +197,11 @@ def test_a_changed_manifest_gets_its_own_entry(ci_utterances: list[Utterance]) -
     assert cache_key(ci_utterances, {**config, "num_mels": 40}) != key
 
 
+def featurize_one_at_a_time(cache_root, utterances, config, extract, progress=True) -> FeatureStore:
+    """The cache fed one utterance per call, as a per-utterance feature function would feed it."""
+    return featurize_batches_to_cache(cache_root, utterances, config, lambda batch: [extract(u) for u in batch], 1, progress=progress)
+
+
 def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utterance], tmp_path: Path) -> None:
     config = {"kind": "test"}
     seen: list[str] = []
@@ -208,7 +213,7 @@ def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utteran
         return torch.full((3, 2), float(len(seen)))
 
     with pytest.raises(KeyboardInterrupt):
-        featurize_to_cache(tmp_path, ci_utterances, config, failing, progress=False)
+        featurize_one_at_a_time(tmp_path, ci_utterances, config, failing, progress=False)
     final = tmp_path / cache_key(ci_utterances, config)
     with pytest.raises(AsrBenchError, match="not a complete feature cache"):
         FeatureStore(final)
@@ -216,7 +221,7 @@ def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utteran
     def good(utt: Utterance) -> torch.Tensor:
         return torch.full((ci_utterances.index(utt) + 1, 2), 10.0 * ci_utterances.index(utt))
 
-    store = featurize_to_cache(tmp_path, ci_utterances, config, good, progress=False)
+    store = featurize_one_at_a_time(tmp_path, ci_utterances, config, good, progress=False)
     assert store.path == final
     assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name], "no .partial directory may be left behind"
     for number, utt in enumerate(ci_utterances):
@@ -225,12 +230,12 @@ def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utteran
 
 def test_featurize_rejects_empty_manifests_and_bad_feature_shapes(ci_utterances: list[Utterance], tmp_path: Path) -> None:
     with pytest.raises(AsrBenchError, match="manifest is empty"):
-        featurize_to_cache(tmp_path, [], {}, lambda utt: torch.zeros(1, 1), progress=False)
+        featurize_one_at_a_time(tmp_path, [], {}, lambda utt: torch.zeros(1, 1), progress=False)
     with pytest.raises(AsrBenchError, match=ci_utterances[0].id):
-        featurize_to_cache(tmp_path, ci_utterances, {"k": 1}, lambda utt: torch.zeros(0, 80), progress=False)
+        featurize_one_at_a_time(tmp_path, ci_utterances, {"k": 1}, lambda utt: torch.zeros(0, 80), progress=False)
     dims = iter([80, 40, 80])
     with pytest.raises(AsrBenchError, match="feature dim 40 != 80"):
-        featurize_to_cache(tmp_path, ci_utterances, {"k": 2}, lambda utt: torch.zeros(5, next(dims)), progress=False)
+        featurize_one_at_a_time(tmp_path, ci_utterances, {"k": 2}, lambda utt: torch.zeros(5, next(dims)), progress=False)
 
 
 CONCURRENT_WRITER = """
@@ -238,7 +243,7 @@ import sys, time
 from pathlib import Path
 import torch
 from asr_bench.data.manifest import read_manifest
-from asr_bench.features.cache import featurize_to_cache
+from asr_bench.features.cache import featurize_batches_to_cache
 
 cache, manifest, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 utterances = read_manifest(manifest)
@@ -249,7 +254,7 @@ def slow(utt):
     time.sleep(0.2)
     return torch.full((utterances.index(utt) + 1, 2), float(utterances.index(utt)))
 
-print(featurize_to_cache(cache, utterances, {"kind": "test"}, slow, progress=False).path)
+print(featurize_batches_to_cache(cache, utterances, {"kind": "test"}, lambda b: [slow(u) for u in b], 1, progress=False).path)
 """
 
 

@@ -93,23 +93,6 @@ class FeatureStore:
         return torch.from_numpy(np.asarray(rows, dtype=np.float32))
 
 
-def featurize_to_cache(
-    cache_root: str | Path,
-    utterances: Sequence[Utterance],
-    feature_config: dict[str, Any],
-    extract: Callable[[Utterance], torch.Tensor],
-    description: str = "featurize",
-    progress: bool = True,
-) -> FeatureStore:
-    """Compute features for every utterance, one at a time, unless an identical cache entry already exists.
-
-    `extract` maps an utterance to a (num_frames, dim) tensor.
-    """
-    return featurize_batches_to_cache(
-        cache_root, utterances, feature_config, lambda batch: [extract(u) for u in batch], 1, description, progress
-    )
-
-
 def featurize_batches_to_cache(
     cache_root: str | Path,
     utterances: Sequence[Utterance],

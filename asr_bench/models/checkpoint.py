@@ -32,7 +32,7 @@ def load_wav2vec(path: str | Path) -> LoadedWav2Vec:
     if not path.is_file():
         raise ConfigError(f"{path}: wav2vec checkpoint does not exist")
     state = read_checkpoint(path)  # read once, whichever kind it is, without running code from it
-    if isinstance(state, dict) and "state_dict" in state and "hyper_parameters" in state:
+    if _is_lightning(state):
         hparams = _pretraining_hparams(state, path)
         model = Wav2Vec(from_dict(Wav2VecConfig, hparams["model"], where=f"{path}: model"))
         model.load_state_dict(_model_weights(state))
@@ -51,7 +51,7 @@ def export_wav2vec(checkpoint: str | Path, out: str | Path, dtype: torch.dtype =
     if not checkpoint.is_file():
         raise ConfigError(f"{checkpoint}: wav2vec checkpoint does not exist")
     state = read_checkpoint(checkpoint)
-    if not (isinstance(state, dict) and "state_dict" in state and "hyper_parameters" in state):
+    if not _is_lightning(state):
         raise ConfigError(f"{checkpoint}: not a checkpoint of `asr-bench pretrain` (a fairseq file is already weights only)")
     hparams = _pretraining_hparams(state, checkpoint)
     weights = {
@@ -64,6 +64,10 @@ def export_wav2vec(checkpoint: str | Path, out: str | Path, dtype: torch.dtype =
         out,
     )
     return out
+
+
+def _is_lightning(state: object) -> bool:
+    return isinstance(state, dict) and "state_dict" in state and "hyper_parameters" in state
 
 
 def _pretraining_hparams(state: dict, path: Path) -> dict:

@@ -136,25 +136,22 @@ def _fmt(row: dict[str, Any]) -> str:
     return f"{row['mean']:.2f}{ci}"
 
 
-def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _paper_figure(value: float | None) -> str:
+def _number(value: float | None) -> str:
+    """Two decimals, or "-" for a figure that is unknown (labelled hours not recorded, a number the paper lacks)."""
     return "-" if value is None else f"{value:.2f}"
 
 
 def markdown(rows: list[dict[str, Any]], gains: list[dict[str, Any]], corpus: str | None) -> str:
     lines = ["| features | labelled h | split | decoder | metric | mean ± 95% CI | seeds |", "|---|---|---|---|---|---|---|"]
     lines += [
-        f"| {r['features']} | {_hours(r['labelled_hours'])} | {r['split']} | {r['decoder']} | {r['metric'].upper()} | {_fmt(r)} | {r['seeds']} |"
+        f"| {r['features']} | {_number(r['labelled_hours'])} | {r['split']} | {r['decoder']} | {r['metric'].upper()} | {_fmt(r)} | {r['seeds']} |"
         for r in rows
     ]
     if gains:
         lines += ["", "Relative error reduction over log-mel (positive = wav2vec better):", "",
                   "| features | labelled h | split | decoder | metric | log-mel | this | reduction |", "|---|---|---|---|---|---|---|---|"]
         lines += [
-            f"| {g['features']} | {_hours(g['labelled_hours'])} | {g['split']} | {g['decoder']} | {g['metric'].upper()} | "
+            f"| {g['features']} | {_number(g['labelled_hours'])} | {g['split']} | {g['decoder']} | {g['metric'].upper()} | "
             f"{g['baseline']:.2f} | {g['value']:.2f} | {100 * g['relative_reduction']:.1f}% |"
             for g in gains
         ]
@@ -162,7 +159,7 @@ def markdown(rows: list[dict[str, Any]], gains: list[dict[str, Any]], corpus: st
         columns = list(paper_rows[0].metrics)
         lines += ["", f"Paper (Schneider et al. 2019), {title}:", "",
                   "| system | pretraining | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-        lines += [f"| {p.system} | {p.pretraining} | " + " | ".join(_paper_figure(p.metrics.get(c)) for c in columns) + " |"
+        lines += [f"| {p.system} | {p.pretraining} | " + " | ".join(_number(p.metrics.get(c)) for c in columns) + " |"
                   for p in paper_rows]
     if corpus == "librispeech":
         lines += ["", "The paper reports no LibriSpeech ASR figures (LibriSpeech is its pretraining audio)."]
