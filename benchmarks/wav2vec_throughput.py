@@ -2,6 +2,7 @@
 
     python benchmarks/wav2vec_throughput.py pretrain --model base large --precision bf16 fp32 --batch-crops 4 8 10
     python benchmarks/wav2vec_throughput.py featurize --model base --batch-utterances 1 8 32
+    python benchmarks/wav2vec_throughput.py profile --model base --batch-crops 10   # operator table
 
 `pretrain` times full training steps (forward, the contrastive loss, backward, Adam) on
 random 150k-sample crops, for our scoring and, with `--scoring naive`, for the
@@ -85,9 +86,10 @@ def check_same_loss(model: Wav2Vec, device: torch.device) -> float:
     return losses[0]
 
 
-def bench_pretrain(
-    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int, device: torch.device
-) -> dict:
+def training_step(
+    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, device: torch.device
+) -> Callable[[], float]:
+    """One whole pretraining update (forward, loss, backward, Adam) on fixed random crops; returns the loss."""
     torch.manual_seed(0)
     model = Wav2Vec(MODELS[model_name]()).to(device)
     scorer = our_scores if scoring == "ours" else naive_scores
@@ -104,6 +106,13 @@ def bench_pretrain(
         optimizer.zero_grad(set_to_none=True)
         return float(loss.detach())
 
+    return step
+
+
+def bench_pretrain(
+    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int, device: torch.device
+) -> dict:
+    step = training_step(model_name, precision, crops, crop_samples, scoring, device)
     for _ in range(warmup):
         step()
     _sync(device)
@@ -128,6 +137,24 @@ def bench_pretrain(
         "peak_memory_gib": _peak_memory_gib(device),
         "final_loss": loss,
     }
+
+
+def profile_pretrain(
+    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int, device: torch.device
+) -> str:
+    """Where a training step's time goes: torch.profiler's operator table, by self time on the device."""
+    step = training_step(model_name, precision, crops, crop_samples, scoring, device)
+    for _ in range(warmup):
+        step()
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as profiler:
+        for _ in range(steps):
+            step()
+        _sync(device)
+    sort_by = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return profiler.key_averages().table(sort_by=sort_by, row_limit=30, max_name_column_width=70)
 
 
 def bench_featurize(
@@ -163,7 +190,7 @@ def bench_featurize(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["pretrain", "featurize"])
+    parser.add_argument("mode", choices=["pretrain", "featurize", "profile"])
     parser.add_argument("--model", nargs="+", default=["base"], choices=sorted(MODELS))
     parser.add_argument("--precision", nargs="+", default=["bf16"], choices=["bf16", "fp32"])
     parser.add_argument("--batch-crops", nargs="+", type=int, default=[4, 8])
@@ -176,11 +203,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave torch's default)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--cudnn-benchmark", action="store_true", help="let cuDNN time its convolution algorithms per shape"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     device = torch.device(args.device)
-    context = provenance()
+    if args.mode == "profile":  # the first model, precision, batch and scoring given
+        print(profile_pretrain(args.model[0], args.precision[0], args.batch_crops[0], args.crop_samples,
+                               args.scoring[0], min(args.steps, 5), args.warmup, device))
+        return
+    context = {**provenance(), "cudnn_benchmark": args.cudnn_benchmark}
     for model_name in args.model:
         if args.mode == "pretrain":
             check_same_loss(Wav2Vec(MODELS[model_name]()).to(device), device)

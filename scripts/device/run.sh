@@ -42,13 +42,18 @@ EOF
     "$PYTHON" -c "import soundfile, torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 }
 
-bench() {  # SECONDS: featurization first (short), then pretraining; each stops at its share of the time
-    local seconds=$1
+bench() {  # SECONDS: featurization (a quarter), pretraining (half), then cuDNN autotuning and a profile of base bf16
+    local seconds=$1 script=benchmarks/wav2vec_throughput.py
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv" 2>&1 || true
-    timeout -k 5 $((seconds / 3)) "$PYTHON" benchmarks/wav2vec_throughput.py featurize --model $BENCH_MODELS \
+    timeout -k 5 $((seconds / 4)) "$PYTHON" $script featurize --model $BENCH_MODELS \
         --precision bf16 fp32 --batch-utterances 1 8 32 | tee "$OUT/bench-featurize.jsonl" || true
-    timeout -k 5 $((seconds - seconds / 3)) "$PYTHON" benchmarks/wav2vec_throughput.py pretrain --model $BENCH_MODELS \
+    timeout -k 5 $((seconds / 2)) "$PYTHON" $script pretrain --model $BENCH_MODELS \
         --precision bf16 fp32 --batch-crops 4 10 --scoring ours naive | tee "$OUT/bench-pretrain.jsonl" || true
+    local first=(${BENCH_MODELS})
+    timeout -k 5 $((seconds / 8)) "$PYTHON" $script pretrain --model "${first[0]}" --batch-crops 10 --cudnn-benchmark \
+        | tee -a "$OUT/bench-pretrain.jsonl" || true
+    timeout -k 5 $((seconds / 8)) "$PYTHON" $script profile --model "${first[0]}" --batch-crops 10 \
+        > "$OUT/profile-pretrain.log" 2>&1 || true
     "$PYTHON" benchmarks/summarize.py "$OUT"/bench-*.jsonl > "$OUT/bench.md" || true
 }
 
@@ -62,7 +67,8 @@ import yaml
 config, bench, seconds, runs = yaml.safe_load(open(sys.argv[1])), Path(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 batch_audio_s = config["data"]["max_samples_per_batch"] / 16000
 rows = [json.loads(l) for l in bench.open() if l.startswith("{")] if bench.is_file() else []
-ours = [r["audio_s_per_s"] for r in rows if r.get("model") == "base" and r.get("precision") == "bf16" and r.get("scoring") == "ours"]
+ours = [r["audio_s_per_s"] for r in rows if r.get("model") == "base" and r.get("precision") == "bf16" and r.get("scoring") == "ours"
+        and not r.get("cudnn_benchmark")]  # as training runs
 speed = max(ours) if ours else 2000.0  # audio-s/s of one run alone; side by side they share the GPU
 # Half the benchmark's speed: the runs share the GPU, and loading, validation and the first steps cost time too.
 print(max(100, int(0.5 * speed / runs * seconds / batch_audio_s)))
