@@ -26,7 +26,8 @@ def pretrain_table(rows: list[dict[str, Any]]) -> list[str]:
     ]
     by_key: dict[tuple, dict[str, dict[str, Any]]] = {}
     for row in rows:
-        precision = row.get("precision", "") + (" (cuDNN autotuned)" if row.get("cudnn_benchmark") else "")
+        variants = [name for key, name in (("compiled", "torch.compile"), ("cudnn_benchmark", "cuDNN autotuned")) if row.get(key)]
+        precision = row.get("precision", "") + (f" ({', '.join(variants)})" if variants else "")
         by_key.setdefault((row["model"], precision, row.get("batch_crops")), {})[row.get("scoring", "ours")] = row
     for (model, precision, crops), pair in by_key.items():
         ours, naive = pair.get("ours", {}), pair.get("naive", {})

@@ -87,11 +87,15 @@ def check_same_loss(model: Wav2Vec, device: torch.device) -> float:
 
 
 def training_step(
-    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, device: torch.device
+    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, device: torch.device, compiled: bool
 ) -> Callable[[], float]:
-    """One whole pretraining update (forward, loss, backward, Adam) on fixed random crops; returns the loss."""
+    """One whole pretraining update (forward, loss, backward, Adam) on fixed random crops; returns the loss.
+
+    `compiled`: the encoder and context network through torch.compile (the scoring stays eager).
+    """
     torch.manual_seed(0)
     model = Wav2Vec(MODELS[model_name]()).to(device)
+    forward = torch.compile(model) if compiled else model
     scorer = our_scores if scoring == "ours" else naive_scores
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     wav = torch.randn(crops, crop_samples, device=device)
@@ -99,7 +103,7 @@ def training_step(
 
     def step() -> float:
         with autocast:
-            z, c = model(wav)
+            z, c = forward(wav)
             loss = contrastive_bce(scorer(model, z, c, None)).loss
         loss.backward()
         optimizer.step()
@@ -110,9 +114,10 @@ def training_step(
 
 
 def bench_pretrain(
-    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int, device: torch.device
+    model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int,
+    device: torch.device, compiled: bool = False,
 ) -> dict:
-    step = training_step(model_name, precision, crops, crop_samples, scoring, device)
+    step = training_step(model_name, precision, crops, crop_samples, scoring, device, compiled)
     for _ in range(warmup):
         step()
     _sync(device)
@@ -129,6 +134,7 @@ def bench_pretrain(
         "model": model_name,
         "precision": precision,
         "scoring": scoring,
+        "compiled": compiled,
         "batch_crops": crops,
         "crop_samples": crop_samples,
         "steps": steps,
@@ -143,7 +149,7 @@ def profile_pretrain(
     model_name: str, precision: str, crops: int, crop_samples: int, scoring: str, steps: int, warmup: int, device: torch.device
 ) -> str:
     """Where a training step's time goes: torch.profiler's operator table, by self time on the device."""
-    step = training_step(model_name, precision, crops, crop_samples, scoring, device)
+    step = training_step(model_name, precision, crops, crop_samples, scoring, device, compiled=False)
     for _ in range(warmup):
         step()
     activities = [torch.profiler.ProfilerActivity.CPU]
@@ -206,6 +212,7 @@ def main() -> None:
     parser.add_argument(
         "--cudnn-benchmark", action="store_true", help="let cuDNN time its convolution algorithms per shape"
     )
+    parser.add_argument("--compile", action="store_true", help="pretrain: torch.compile the encoder and context")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -225,7 +232,8 @@ def main() -> None:
                     (
                         {"batch_crops": crops, "scoring": scoring},
                         lambda crops=crops, scoring=scoring: bench_pretrain(
-                            model_name, precision, crops, args.crop_samples, scoring, args.steps, args.warmup, device
+                            model_name, precision, crops, args.crop_samples, scoring, args.steps, args.warmup, device,
+                            args.compile,
                         ),
                     )
                     for crops in args.batch_crops

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from asr_bench.config import from_dict
@@ -16,6 +17,7 @@ from asr_bench.models.wav2vec import (
     Wav2Vec,
     Wav2VecConfig,
     sample_negatives,
+    split_utterance_norm,
 )
 
 
@@ -296,3 +298,25 @@ def test_config_loads_from_yaml_values() -> None:
     assert from_dict(Wav2VecConfig, {"offset": 2}).offset == 2
     with pytest.raises(ConfigError):
         from_dict(Wav2VecConfig, {"offset": "sometimes"})
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_split_utterance_norm_equals_group_norm(dtype: torch.dtype) -> None:
+    """The GPU's norm (var_mean statistics) is the one-group GroupNorm, values and gradients."""
+    torch.manual_seed(0)
+    norm = nn.GroupNorm(1, 16)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+    x = (torch.randn(3, 16, 250) * 3 + 1).to(dtype).requires_grad_()
+    upstream = torch.randn(3, 16, 250)
+
+    ours = split_utterance_norm(x, norm.weight, norm.bias, norm.eps)
+    ours_grads = torch.autograd.grad((ours.float() * upstream).sum(), [x, norm.weight, norm.bias])
+    reference = F.group_norm(x.float(), 1, norm.weight, norm.bias, norm.eps)
+    reference_grads = torch.autograd.grad((reference * upstream).sum(), [x, norm.weight, norm.bias])
+
+    assert ours.dtype == dtype
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-2
+    torch.testing.assert_close(ours.float(), reference.to(dtype).float(), rtol=tolerance, atol=tolerance)
+    for got, expected in zip(ours_grads, reference_grads):
+        torch.testing.assert_close(got.float(), expected.to(got.dtype).float(), rtol=tolerance, atol=tolerance * 10)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -37,7 +38,7 @@ from asr_bench.errors import ConfigError
 from asr_bench.features.waveform import model_input
 from asr_bench.hardware import resolve_bf16
 from asr_bench.models.checkpoint import load_wav2vec
-from asr_bench.models.wav2vec import Wav2Vec
+from asr_bench.models.wav2vec import Wav2Vec, split_utterance_norm
 
 # (conv, norm, left replication padding, residual: None = no skip, Identity or a 1x1 projection)
 _Layer = tuple[nn.Conv1d, nn.GroupNorm, int, nn.Module | None]
@@ -59,16 +60,18 @@ def _masked_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tenso
     dropped. One fused native kernel per utterance (it reads bf16 and accumulates in float32)
     rather than masked arithmetic over the batch, which took 60 % of a CPU forward: over
     the first layers' long outputs, each extra elementwise pass costs about as much as a
-    convolution. Also normalises the whole-utterance layer outputs of the long-audio path,
+    convolution. On the GPU, `split_utterance_norm` instead: the native kernel reduces an utterance in
+    one thread block. Also normalises the whole-utterance layer outputs of the long-audio path,
     which live in host memory while the norm's parameters may sit on the accelerator.
     """
     weight, bias = norm.weight.to(y.device), norm.bias.to(y.device)
+    one_group_norm = split_utterance_norm if y.is_cuda else partial(F.group_norm, num_groups=1)
     rows = lengths.tolist()
     if rows == [y.shape[2]]:
-        return F.group_norm(y, 1, weight, bias, norm.eps)
+        return one_group_norm(y, weight=weight, bias=bias, eps=norm.eps)
     out = torch.empty_like(y)
     for b, frames in enumerate(rows):
-        out[b, :, :frames] = F.group_norm(y[b : b + 1, :, :frames], 1, weight, bias, norm.eps)[0]
+        out[b, :, :frames] = one_group_norm(y[b : b + 1, :, :frames], weight=weight, bias=bias, eps=norm.eps)[0]
         out[b, :, frames:] = 0
     return out
 

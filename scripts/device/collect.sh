@@ -3,10 +3,10 @@
 #
 #   bash scripts/device/collect.sh FILES_AT [EXP_DIR]     (EXP_DIR default recipes/librispeech/exp)
 #
-#   FILES_AT/results.tar.gz              -> EXP_DIR/pretrain_gpu_lr*/ (config, curves, summary),
-#                                           EXP_DIR/device_session/ (logs, benchmark JSON lines, bench.md, gpu.csv),
-#                                           benchmarks/results/<date>-{pretrain,featurize}.jsonl (kept in git)
-#   FILES_AT/pretrain_gpu_lr*.pt.part-*  -> EXP_DIR/pretrain_gpu_lr*/checkpoints/last.ckpt (bf16 weights)
+#   FILES_AT/results.tar.gz              -> EXP_DIR/pretrain_*_lr*/ (config, curves, summary),
+#                                           EXP_DIR/device_session_<date>-<time>/ (logs, benchmark rows, bench.md),
+#                                           benchmarks/results/<date>-<time>-gpu-{pretrain,featurize}.jsonl (in git)
+#   FILES_AT/pretrain_*_lr*.pt.part-*    -> EXP_DIR/pretrain_*_lr*/checkpoints/last.ckpt (bf16 weights)
 #
 # It ends by printing the recipe commands that train and decode on each GPU-pretrained model here.
 set -euo pipefail
@@ -18,15 +18,16 @@ python=${PYTHON:-.venv/bin/python}
 
 mkdir -p "$exp" benchmarks/results
 tar -xzf "$files/results.tar.gz" -C "$exp"
-rm -rf "$exp/device_session"
-mv "$exp/session" "$exp/device_session"
-stamp=$(date -u +%Y%m%d)
+stamp=$(date -u +%Y%m%d-%H%M)
+session="$exp/device_session_$stamp"
+rm -rf "$session"
+mv "$exp/session" "$session"
 for mode in pretrain featurize; do
-    [ -s "$exp/device_session/bench-$mode.jsonl" ] && cp "$exp/device_session/bench-$mode.jsonl" "benchmarks/results/$stamp-gpu-$mode.jsonl"
+    [ -s "$session/bench-$mode.jsonl" ] && cp "$session/bench-$mode.jsonl" "benchmarks/results/$stamp-gpu-$mode.jsonl"
 done
-cat "$exp/device_session/gpu.csv" 2>/dev/null || true
+cat "$session/gpu.csv" 2>/dev/null || true
 
-for first in "$files"/pretrain_gpu_*.pt.part-00; do
+for first in "$files"/pretrain_*.pt.part-00; do
     [ -f "$first" ] || continue
     name=$(basename "$first" .pt.part-00)
     mkdir -p "$exp/$name/checkpoints"
