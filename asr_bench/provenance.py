@@ -25,8 +25,11 @@ def package_versions() -> dict[str, str | None]:
 def git_commit(path: str | Path | None = None) -> str | None:
     """The commit of the checkout this package runs from, with '+dirty' if it has uncommitted changes.
 
-    A copy without its .git (the GPU machine's working tree) names its commit in ASR_BENCH_COMMIT instead.
+    ASR_BENCH_COMMIT, where set, names it instead: the GPU machine's copy of the working tree carries a
+    .git that can be older than the tree (rows of 2026-11-26 named the session's first commit, 38e24b8).
     """
+    if os.environ.get("ASR_BENCH_COMMIT"):
+        return os.environ["ASR_BENCH_COMMIT"]
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
@@ -37,7 +40,7 @@ def git_commit(path: str | Path | None = None) -> str | None:
             cwd=where, capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("ASR_BENCH_COMMIT")
+        return None
     return commit + ("+dirty" if dirty else "")
 
 

@@ -269,3 +269,35 @@ def test_exported_weights_featurize_like_the_checkpoint(tmp_path: Path, ci_manif
     save_fairseq_wav2vec(full.model, fairseq_file)
     assert main(["export", str(fairseq_file), str(tmp_path / "x.pt")]) == 2
     assert "not a checkpoint of `asr-bench pretrain`" in capsys.readouterr().err
+
+
+def test_compiled_pretraining_learns_the_same_and_saves_one_copy_of_the_weights(
+    tmp_path: Path, ci_manifest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile=true gives the eager run's losses, and its checkpoint the eager run's keys.
+
+    Dynamo's "aot_eager" backend stands in for Inductor: it traces forward and backward as Inductor would,
+    without compiling C++ on the test machine.
+    """
+    compile_, compiled_functions = torch.compile, []
+
+    def aot_eager(fn, **kwargs):
+        compiled_functions.append(fn)
+        return compile_(fn, backend="aot_eager", **kwargs)
+
+    monkeypatch.setattr(torch, "compile", aot_eager)
+    runs = {}
+    for compiled in (False, True):
+        config = tiny_config(
+            tmp_path / str(compiled), ci_manifest, f"compile={str(compiled).lower()}", "trainer.max_epochs=-1",
+            "trainer.max_steps=4", "trainer.log_every_n_steps=1", "trainer.precision=32-true",
+        )
+        run_dir = pretrain(config)
+        with (run_dir / "logs" / "metrics.csv").open() as handle:
+            losses = [float(r["train/loss"]) for r in csv.DictReader(handle) if r.get("train/loss")]
+        state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+        runs[compiled] = losses, state
+    assert len(compiled_functions) == 1 and compiled_functions[0].__name__ == "forward"
+    assert len(runs[True][0]) == 4
+    assert runs[True][0] == pytest.approx(runs[False][0], rel=1e-4)
+    assert runs[True][1].keys() == runs[False][1].keys()
