@@ -198,6 +198,21 @@ def test_a_run_directory_of_another_kind_is_refused(tmp_path: Path, ci_manifest:
         train(config)
 
 
+def test_a_run_from_before_a_key_was_added_resumes(tmp_path: Path) -> None:
+    """A config.yaml written before `compile` existed is the same kind of run: the key takes its default."""
+    import yaml
+
+    from asr_bench.tasks.trainer import start_run
+
+    config = load_config(PretrainConfig, None, [f"out_dir={tmp_path / 'run'}"])
+    (tmp_path / "run").mkdir()
+    dump_config(config, tmp_path / "run" / "config.yaml")
+    older = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    del older["compile"]
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(older))
+    assert start_run(config, tmp_path / "run", seed=0) == tmp_path / "run"
+
+
 def tiny_config(tmp_path: Path, ci_manifest: Path, *overrides: str) -> PretrainConfig:
     """An 8-channel model on 1 s crops: seconds per run, for tests of the run's bookkeeping."""
     return load_config(

@@ -167,15 +167,17 @@ def start_run(config: Any, out_dir: Path, seed: int) -> Path:
     """Create the run directory, seed every RNG, and record the config and provenance before any work.
 
     A directory already holding a run of another kind (say, pretraining where acoustic-model
-    training is asked for) is refused: resuming would load the wrong checkpoint.
+    training is asked for) is refused: resuming would load the wrong checkpoint. Its config must
+    hold only keys this kind of run knows; a run from before a key was added resumes with that
+    key's default.
     """
     previous = out_dir / "config.yaml"
     if previous.is_file():
-        earlier = _key_paths(yaml.safe_load(previous.read_text()))
-        if earlier != _key_paths(to_dict(config)):
+        unknown = _key_paths(yaml.safe_load(previous.read_text())) - _key_paths(to_dict(config))
+        if unknown:
             raise ConfigError(
                 f"{out_dir} holds a different kind of run, or one from another asr-bench version (its {previous} "
-                "has other keys); choose another out_dir for this one"
+                f"has keys this run does not know: {', '.join(sorted(unknown)[:5])}); choose another out_dir for this one"
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(seed, workers=True)
