@@ -23,7 +23,7 @@ PRETRAIN_LRS=${PRETRAIN_LRS:-5e-3 1e-3}   # the paper's rate, and one at which t
 PRETRAIN_NAME=${PRETRAIN_NAME:-pretrain_gpu}  # run directories <name>_lr<lr>: another name per call
 mkdir -p "$DATA" "$EXP" "$OUT"
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-[ -f .carry/commit ] && export ASR_BENCH_COMMIT=$(cat .carry/commit)  # used where the copy has no .git
+[ -f .carry/commit ] && export ASR_BENCH_COMMIT=$(cat .carry/commit)  # the copy's .git can be stale: this names it
 started=$SECONDS
 
 unpack() {
