@@ -9,7 +9,7 @@
 #                         wheels: 4.36 of the 4.78 h of the recipe's train split), and 20 dev utterances
 #                         for validation, with manifests train.jsonl / valid.jsonl whose audio paths are relative
 #                         to the tar's root (scripts/device/run.sh makes them absolute there).
-#   .carry/commit         the commit staged, which results name there (the copy sent has no .git)
+#   .carry/commit         the commit staged, which results name there (the .git that travels can be stale)
 #
 # Then the one device call in scripts/device/README.md.
 set -euo pipefail
@@ -23,7 +23,7 @@ done
 
 mkdir -p .whl .carry
 rm -f .whl/*.whl .carry/*.tar
-# The copy sent there has no .git: results name this commit instead (stage right before the call).
+# The .git that travels with the copy can be older than the tree: results name this commit (stage right before the call).
 echo "$(git rev-parse HEAD)$([ -z "$(git status --porcelain --untracked-files=no)" ] || echo +dirty)" > .carry/commit
 "$python" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
