@@ -22,13 +22,9 @@ def test_forward_on_the_gpu_equals_the_cpu(large: bool) -> None:
     """fp32 (TF32 off): the GPU's norm and convolutions give the CPU's z and c."""
     model = paper_model(large)
     wav = torch.randn(3, 48_000)
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        with torch.no_grad():
-            expected = model(wav)
-            got = model.cuda()(wav.cuda())
-    finally:
-        torch.backends.cudnn.allow_tf32 = True
+    with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # the model is all convolutions
+        expected = model(wav)
+        got = model.cuda()(wav.cuda())
     for g, e in zip(got, expected):
         torch.testing.assert_close(g.cpu(), e, rtol=1e-4, atol=1e-4)
 
