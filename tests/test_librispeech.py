@@ -10,7 +10,8 @@ import pytest
 import soundfile
 
 from asr_bench.cli import main
-from asr_bench.data.librispeech import (
+from asr_bench.data.corpora.librispeech import prepare_librispeech
+from asr_bench.data.corpora.records import (
     CORRUPT_AUDIO,
     EMPTY_TRANSCRIPT,
     MISSING_AUDIO,
@@ -18,7 +19,6 @@ from asr_bench.data.librispeech import (
     UNREADABLE_AUDIO,
     WRONG_SAMPLE_RATE,
     ZERO_LENGTH_AUDIO,
-    prepare_librispeech,
 )
 from asr_bench.data.manifest import Utterance, read_manifest
 from asr_bench.errors import BadAudioError, CorpusLayoutError

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import asr_bench.features.featurize as featurize
-from asr_bench.data.audio import load_audio
+from asr_bench.data.audio import load_audio, load_utterance
 from asr_bench.data.manifest import Utterance, write_manifest
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore, cache_key, featurize_batches_to_cache
@@ -118,11 +118,11 @@ def counting_loader(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every audio file featurize decodes: one decode per extracted utterance."""
     calls: list[str] = []
 
-    def load(path: str, *args, **kwargs) -> torch.Tensor:
-        calls.append(str(path))
-        return load_audio(path, *args, **kwargs)
+    def load(utt: Utterance, *args, **kwargs) -> torch.Tensor:
+        calls.append(utt.audio)
+        return load_utterance(utt, *args, **kwargs)
 
-    monkeypatch.setattr(featurize, "load_audio", load)
+    monkeypatch.setattr(featurize, "load_utterance", load)
     return calls
 
 

@@ -3,6 +3,18 @@
 Plain JSON keeps manifests greppable, diffable and readable from any language; the
 fields are those every later stage needs (audio path, duration for bucketing and
 subsetting, speaker for disjoint splits, transcript for training and scoring).
+
+Fields of one line (README.md, "Manifests", says the same for users writing one by hand):
+
+    id        str    unique within the manifest
+    audio     str    path of an audio file libsndfile (or, for shorten SPHERE, desphere) reads
+    duration  float  seconds of speech: the whole file, or the segment when `offset` is given
+    speaker   str    speaker id (splits are speaker-disjoint)
+    text      str    word transcript as the corpus spells it (normalised at training time)
+    phones    list   optional: phone labels as the corpus writes them (e.g. TIMIT's 61)
+    gender    str    optional: "F" or "M"
+    offset    float  optional: seconds from the start of `audio` where the utterance begins (Kaldi
+                     `segments`); absent means the utterance is the whole file
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ class Utterance:
     text: str
     phones: list[str] | None = None
     gender: str | None = None
+    offset: float | None = None
 
     def to_json(self) -> str:
         record = {k: v for k, v in asdict(self).items() if v is not None}
@@ -54,6 +67,11 @@ def parse_line(line: str, where: str = "<string>") -> Utterance:
     phones = record.get("phones")
     if phones is not None and not (isinstance(phones, list) and all(isinstance(p, str) for p in phones)):
         raise ManifestError(f"{where}: phones must be a list of strings")
+    offset = record.get("offset")
+    if offset is not None:
+        if isinstance(offset, bool) or not isinstance(offset, (int, float)) or offset < 0:
+            raise ManifestError(f"{where}: offset must be non-negative seconds, got {offset!r}")
+        offset = float(offset)
     return Utterance(
         id=str(record["id"]),
         audio=str(record["audio"]),
@@ -62,6 +80,7 @@ def parse_line(line: str, where: str = "<string>") -> Utterance:
         text=str(record["text"]),
         phones=phones,
         gender=record.get("gender"),
+        offset=offset,
     )
 
 
@@ -98,20 +117,31 @@ def write_manifest(path: str | Path, utterances: Iterable[Utterance]) -> Path:
 
 @dataclass
 class ManifestSummary:
-    """What a preparation produced and what it skipped, for the user to check at a glance."""
+    """What a preparation produced and what it skipped, for the user to check at a glance.
+
+    `skipped` counts left-out utterances by reason; `skipped_utterances` lists them (reason ->
+    "id: message" lines), so a skip can be traced to its file.
+    """
 
     num_utterances: int
     num_speakers: int
     hours: float
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_utterances: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, utterances: list[Utterance], skipped: dict[str, int] | None = None) -> "ManifestSummary":
+    def of(
+        cls,
+        utterances: list[Utterance],
+        skipped: dict[str, int] | None = None,
+        skipped_utterances: dict[str, list[str]] | None = None,
+    ) -> "ManifestSummary":
         return cls(
             num_utterances=len(utterances),
             num_speakers=len({u.speaker for u in utterances}),
             hours=sum(u.duration for u in utterances) / 3600.0,
             skipped=dict(skipped or {}),
+            skipped_utterances={k: list(v) for k, v in (skipped_utterances or {}).items()},
         )
 
     def describe(self) -> str:

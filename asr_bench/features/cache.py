@@ -35,11 +35,12 @@ META_FILE = "meta.json"
 
 
 def cache_key(utterances: Sequence[Utterance], feature_config: dict[str, Any]) -> str:
-    """Hash of what determines the features: each utterance's id, audio path and duration, and the config."""
+    """Hash of what determines the features: each utterance's id, audio path, duration and offset, and the config."""
     digest = hashlib.sha256()
     digest.update(json.dumps(feature_config, sort_keys=True, default=str).encode())
     for utt in utterances:
-        digest.update(f"{utt.id}\t{utt.audio}\t{utt.duration:.6f}\n".encode())
+        span = "" if utt.offset is None else f"\t{utt.offset:.6f}"  # absent for whole files: older keys stay valid
+        digest.update(f"{utt.id}\t{utt.audio}\t{utt.duration:.6f}{span}\n".encode())
     return digest.hexdigest()[:16]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import torch
 
-from asr_bench.data.audio import load_audio
+from asr_bench.data.audio import load_utterance
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError
 from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache
@@ -85,7 +85,7 @@ def _logmel_extractor(settings: LogMelConfig) -> _Extractor:
 
     @torch.inference_mode()
     def extract(batch: list[Utterance]) -> list[torch.Tensor]:
-        return [logmel(load_audio(utt.audio)) for utt in batch]
+        return [logmel(load_utterance(utt)) for utt in batch]
 
     return _Extractor({"kind": "logmel", **asdict(settings)}, extract, 1)
 

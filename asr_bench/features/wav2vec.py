@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from asr_bench.data.audio import load_audio
+from asr_bench.data.audio import load_utterance
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError
 from asr_bench.features.waveform import model_input
@@ -228,4 +228,4 @@ class Wav2VecFeaturizer:
 def load_waveforms(utterances: Sequence[Utterance], threads: int = 4) -> list[torch.Tensor]:
     """Decode several files at once: libsndfile releases the GIL, so threads overlap the decoding."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda u: load_audio(u.audio), utterances))
+        return list(pool.map(load_utterance, utterances))

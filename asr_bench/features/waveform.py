@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from asr_bench.data.audio import SAMPLE_RATE_HZ, load_audio
+from asr_bench.data.audio import SAMPLE_RATE_HZ, load_utterance
 from asr_bench.data.manifest import Utterance
 from asr_bench.features.cache import FeatureStore, featurize_batches_to_cache
 
@@ -49,7 +49,7 @@ def waveform_store(
     key = {"kind": "waveform", "sample_rate_hz": SAMPLE_RATE_HZ, "normalize": normalize}
 
     def decode(utt: Utterance) -> torch.Tensor:
-        return model_input(load_audio(utt.audio), normalize).unsqueeze(1)
+        return model_input(load_utterance(utt), normalize).unsqueeze(1)
 
     threads = workers or min(16, os.cpu_count() or 1)
     with ThreadPoolExecutor(threads) as pool:
