@@ -22,6 +22,7 @@ from asr_bench.report.reference import (
 )
 from asr_bench.report.runs import load_runs
 from asr_bench.report.tables import Report, build_report, markdown, write_tables
+from asr_bench.report.utterances import read_utterance_counts
 from conftest import SHARED_DATA
 from report_fixtures import LOGMEL, WAV2VEC, write_decoded_run, write_run, write_utterances
 
@@ -296,6 +297,7 @@ def test_markdown_csv_and_json(sweep_runs: list[Path], tmp_path: Path) -> None:
     assert logmel["runs"] == "logmel-1h-s0;logmel-1h-s1;logmel-1h-s2" and logmel["values"] == "30.0;32.0;34.0"
     w2v = next(r for r in csv_rows if r["features"] == "wav2vec-c" and r["labelled_hours"] == "1.0" and r["metric"] == "wer")
     assert float(w2v["relative_reduction"]) == pytest.approx(7 / 32) and w2v["p_value"] == ""
+    assert (w2v["baseline"], w2v["baseline_runs"]) == ("logmel", "logmel-1h-s0;logmel-1h-s1;logmel-1h-s2")
     assert w2v["paired_note"].startswith("no per-utterance counts")
     single = next(r for r in csv_rows if r["features"] == "wav2vec-c" and r["labelled_hours"] == "10.0")
     assert single["ci95"] == "" and single["std"] == ""
@@ -430,3 +432,22 @@ def test_reference_figures_match_the_paper_file() -> None:
         assert f"| {system} | {cells} |" in text
     assert f"about {WSJ_LOW_RESOURCE_LABELLED_HOURS:g} h of transcribed WSJ" in text
     assert f"by up to {100 * WSJ_LOW_RESOURCE_MAX_RELATIVE_WER_REDUCTION:.0f}% relative" in text
+
+
+def test_per_utterance_files_that_do_not_parse_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "greedy.utt.jsonl"
+    good = '{"id": "a", "ref": "x y", "hyp": "x", "wer": {"sub": 0, "del": 1, "ins": 0, "ref": 2}}'
+    path.write_text(good + "\n\n" + good.replace('"a"', '"b"').replace('"del": 1', '"del": 0, "x": 1') + "\n")
+    counts = read_utterance_counts(path, "wer")
+    assert counts.ids == ("a", "b") and list(counts.edits) == [1, 0] and counts.corpus_rate_percent == 25.0
+    for bad, expected in [
+        ("{not json", f"{path}:2: not valid JSON"),
+        ('{"id": "c", "cer": {"sub": 0, "del": 0, "ins": 0, "ref": 1}}', f"{path}:2: expected an object with 'id' and 'wer'"),
+        ('{"id": "c", "wer": {"sub": -1, "del": 0, "ins": 0, "ref": 1}}', f"{path}:2: wer counts should be non-negative"),
+        ('{"id": "c", "wer": {"sub": 0.5, "del": 0, "ins": 0, "ref": 1}}', f"{path}:2: wer counts should be non-negative"),
+        (good, f"{path}: an utterance id appears more than once"),
+    ]:
+        path.write_text(good + "\n" + bad + "\n")
+        with pytest.raises(AsrBenchError) as error:
+            read_utterance_counts(path, "wer")
+        assert str(error.value).startswith(expected)

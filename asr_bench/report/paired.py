@@ -9,6 +9,7 @@ the comparison keeps the relative reduction of the means and says why it has no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -37,12 +38,17 @@ class Comparison:
         return (self.baseline.mean - self.row.mean) / self.baseline.mean
 
 
+# Per-utterance counts by (file, metric): a baseline's files serve every feature set beside it.
+_Counts = dict[tuple[Path, str], UtteranceCounts]
+
+
 def compare_with_baseline(rows: list[Row], replicates: int = 10_000, seed: int = 0) -> list[Comparison]:
     """A comparison for every row whose features are not the baseline's."""
-    return [_compare(row, rows, replicates, seed) for row in rows if row.features != BASELINE_FEATURES]
+    read: _Counts = {}
+    return [_compare(row, rows, replicates, seed, read) for row in rows if row.features != BASELINE_FEATURES]
 
 
-def _compare(row: Row, rows: list[Row], replicates: int, seed: int) -> Comparison:
+def _compare(row: Row, rows: list[Row], replicates: int, seed: int, read: _Counts) -> Comparison:
     candidates = [
         r for r in rows
         if r.features == BASELINE_FEATURES
@@ -57,7 +63,7 @@ def _compare(row: Row, rows: list[Row], replicates: int, seed: int) -> Compariso
         return Comparison(row, None, None, "several log-mel rows fit equally: " + "; ".join(c.label for c in best))
     baseline = best[0]
     caveat = f"log-mel also differs in {', '.join(others[id(baseline)])}" if fewest else ""
-    counts, problem = _utterance_counts(baseline, row)
+    counts, problem = _utterance_counts(baseline, row, read)
     if counts is None:
         return Comparison(row, baseline, None, "; ".join(filter(None, [problem, caveat])))
     base_counts, row_counts = counts
@@ -76,7 +82,7 @@ def _compare(row: Row, rows: list[Row], replicates: int, seed: int) -> Compariso
 
 
 def _utterance_counts(
-    baseline: Row, row: Row
+    baseline: Row, row: Row, read: _Counts
 ) -> tuple[tuple[list[UtteranceCounts], list[UtteranceCounts]] | None, str]:
     """Both rows' per-utterance counts, or None and why they cannot be compared."""
     sides: list[list[UtteranceCounts]] = []
@@ -86,7 +92,9 @@ def _utterance_counts(
             path = utterance_file(run.directory, side.split, side.decoder)
             if not path.is_file():
                 return None, f"no per-utterance counts: {path} is missing"
-            found = read_utterance_counts(path, side.metric)
+            if (path, side.metric) not in read:
+                read[path, side.metric] = read_utterance_counts(path, side.metric)
+            found = read[path, side.metric]
             recorded = float(run.splits[side.split][side.decoder][side.metric])
             if abs(found.corpus_rate_percent - recorded) > RATE_TOLERANCE_PERCENT:
                 return None, (f"{path} gives {side.metric.upper()} {found.corpus_rate_percent:.2f}, results.json "

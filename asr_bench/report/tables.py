@@ -74,6 +74,7 @@ def row_record(report: Report, row: Row) -> dict[str, Any]:
     reduction = bootstrap.relative_reduction if bootstrap else comparison.mean_reduction if comparison else None
     record.update({
         "baseline": comparison.baseline.label if comparison and comparison.baseline else None,
+        "baseline_runs": [run.name for run in comparison.baseline.runs] if comparison and comparison.baseline else [],
         "relative_reduction": reduction,
         "relative_reduction_ci95_low": bootstrap.ci95[0] if bootstrap else None,
         "relative_reduction_ci95_high": bootstrap.ci95[1] if bootstrap else None,
