@@ -1,48 +1,65 @@
 """The wav2vec paper's figures (arXiv 1904.05862, final version): the one place they are written down.
 
-Source: ../shared/reference/wav2vec-paper.md. Rows are (system, pretraining) with
-error rates in percent; None where the paper gives no figure.
+Source: ../shared/reference/wav2vec-paper.md. Error rates are in percent, keyed by (split as the
+paper names it, metric as asr-bench names it: "wer", "cer" for letters (the paper's LER), "per");
+None where the paper gives no figure; `std` is the spread over seeds where the paper gives one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class PaperRow:
     system: str
     pretraining: str
-    metrics: dict[str, float | None]
+    error_rates: dict[tuple[str, str], float | None]
+    std: dict[tuple[str, str], float] = field(default_factory=dict)
+
+
+def _wsj(dev_ler: float, dev_wer: float, eval_ler: float, eval_wer: float) -> dict[tuple[str, str], float | None]:
+    return {("nov93dev", "cer"): dev_ler, ("nov93dev", "wer"): dev_wer, ("nov92", "cer"): eval_ler, ("nov92", "wer"): eval_wer}
 
 
 WSJ_4GRAM = [
-    PaperRow("log-mel baseline", "-", {"nov93dev LER": 3.32, "nov93dev WER": 8.57, "nov92 LER": 2.19, "nov92 WER": 5.64}),
-    PaperRow("wav2vec", "LibriSpeech 80 h", {"nov93dev LER": 3.71, "nov93dev WER": 9.11, "nov92 LER": 2.17, "nov92 WER": 5.55}),
-    PaperRow("wav2vec", "LibriSpeech 960 h", {"nov93dev LER": 2.85, "nov93dev WER": 7.40, "nov92 LER": 1.76, "nov92 WER": 4.57}),
-    PaperRow("wav2vec", "LibriSpeech + WSJ 1041 h", {"nov93dev LER": 2.91, "nov93dev WER": 7.59, "nov92 LER": 1.67, "nov92 WER": 4.61}),
-    PaperRow("wav2vec large", "LibriSpeech 960 h", {"nov93dev LER": 2.73, "nov93dev WER": 6.96, "nov92 LER": 1.57, "nov92 WER": 4.32}),
+    PaperRow("log-mel baseline", "-", _wsj(3.32, 8.57, 2.19, 5.64)),
+    PaperRow("wav2vec", "LibriSpeech 80 h", _wsj(3.71, 9.11, 2.17, 5.55)),
+    PaperRow("wav2vec", "LibriSpeech 960 h", _wsj(2.85, 7.40, 1.76, 4.57)),
+    PaperRow("wav2vec", "LibriSpeech + WSJ 1041 h", _wsj(2.91, 7.59, 1.67, 4.61)),
+    PaperRow("wav2vec large", "LibriSpeech 960 h", _wsj(2.73, 6.96, 1.57, 4.32)),
 ]
 
-# No-LM figures as reported in the vq-wav2vec paper for the same systems.
+# No-LM figures for the same systems, as the vq-wav2vec paper reports them.
 WSJ_NO_LM = [
-    PaperRow("log-mel baseline", "-", {"nov93dev LER": 6.28, "nov93dev WER": 19.46, "nov92 LER": 4.14, "nov92 WER": 13.93}),
-    PaperRow("wav2vec", "LibriSpeech 960 h", {"nov93dev LER": 5.07, "nov93dev WER": 16.24, "nov92 LER": 3.26, "nov92 WER": 11.20}),
+    PaperRow("log-mel baseline", "-", _wsj(6.28, 19.46, 4.14, 13.93)),
+    PaperRow("wav2vec", "LibriSpeech 960 h", _wsj(5.07, 16.24, 3.26, 11.20)),
 ]
+
+
+def _timit(system: str, pretraining: str, dev: float, dev_std: float, test: float, test_std: float) -> PaperRow:
+    return PaperRow(system, pretraining, {("dev", "per"): dev, ("test", "per"): test},
+                    {("dev", "per"): dev_std, ("test", "per"): test_std})
+
 
 TIMIT_PER = [
-    PaperRow("log-mel baseline", "-", {"dev PER": 16.9, "test PER": 17.6}),
-    PaperRow("wav2vec", "LibriSpeech 80 h", {"dev PER": 15.5, "test PER": 17.6}),
-    PaperRow("wav2vec", "LibriSpeech 960 h", {"dev PER": 13.6, "test PER": 15.6}),
-    PaperRow("wav2vec", "LibriSpeech + WSJ", {"dev PER": 12.9, "test PER": 14.7}),
+    _timit("log-mel baseline", "-", 16.9, 0.15, 17.6, 0.11),
+    _timit("wav2vec", "LibriSpeech 80 h", 15.5, 0.03, 17.6, 0.12),
+    _timit("wav2vec", "LibriSpeech 960 h", 13.6, 0.20, 15.6, 0.23),
+    _timit("wav2vec", "LibriSpeech + WSJ", 12.9, 0.18, 14.7, 0.42),
 ]
 
-# Low-resource WSJ (about 8 h labelled): wav2vec lowers nov92 WER by up to this much relative to log-mel.
-WSJ_LOW_RESOURCE_MAX_RELATIVE_WER_REDUCTION = 0.36
-
-PAPER_TABLES: dict[str, dict[str, list[PaperRow]]] = {
-    "wsj": {"WSJ, 4-gram LM": WSJ_4GRAM, "WSJ, no LM": WSJ_NO_LM},
-    "timit": {"TIMIT PER": TIMIT_PER},
-    # The paper reports no LibriSpeech ASR results: LibriSpeech is its pretraining audio.
-    "librispeech": {},
+# WSJ split names: ours (Kaldi's and ESPnet's spellings, and the paper's own) -> the paper's.
+WSJ_PAPER_SPLITS = {
+    "dev93": "nov93dev",
+    "test_dev93": "nov93dev",
+    "nov93dev": "nov93dev",
+    "eval92": "nov92",
+    "test_eval92": "nov92",
+    "nov92": "nov92",
 }
+
+# Low-resource WSJ: with about this many labelled hours, wav2vec lowers nov92 WER by up to this much
+# relative to log-mel (the paper's figure; its exact points are not given in the text).
+WSJ_LOW_RESOURCE_LABELLED_HOURS = 8.0
+WSJ_LOW_RESOURCE_MAX_RELATIVE_WER_REDUCTION = 0.36
