@@ -16,12 +16,13 @@ import torch
 import yaml
 
 from asr_bench.cli import main
-from asr_bench.config import from_dict
+from asr_bench.config import from_dict, load_config
 from asr_bench.data.manifest import write_manifest
 from asr_bench.errors import ConfigError
 from asr_bench.experiments.sweep import SweepConfig, check, override, plan
 from corpus_fixtures import shortest_ci_utterances
 
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "librispeech"
 SUBSETS = ("small", "large")
 FEATURE_SETS = ("logmel80", "logmel40")
 SEEDS = (0, 1)
@@ -140,6 +141,17 @@ def test_cells_are_normal_train_commands(grid: dict) -> None:
     built = cell.config()
     assert (built.seed, built.out_dir, built.features.logmel.num_mels) == (1, str(cell.run_dir), 40)
     assert (built.trainer.max_epochs, built.trainer.max_steps) == (-1, 2)
+
+
+def test_the_librispeech_recipe_sweep_builds_every_cell() -> None:
+    config = load_config(SweepConfig, RECIPE / "conf" / "sweep.yaml", [f"base_config={RECIPE / 'conf' / 'acoustic_model.yaml'}"])
+    cells = plan(config)
+    assert len(cells) == 5 * 2 * 3
+    configs = {(c.subset, c.feature_set, c.seed): c.config() for c in cells}  # each a valid acoustic-model config
+    wav2vec = configs["1h", "wav2vec", 2]
+    assert (wav2vec.features.kind, wav2vec.features.wav2vec.representation) == ("wav2vec", "c")
+    assert (wav2vec.data.train_manifest, wav2vec.trainer.max_steps, wav2vec.seed) == ("data/train_1h.jsonl", 900, 2)
+    assert configs["all", "logmel", 0].model.layers[0].channels == 192  # conf/acoustic_model.yaml's
 
 
 def test_keys_the_sweep_sets_itself_are_refused_in_overrides(grid: dict) -> None:

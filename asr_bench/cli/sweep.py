@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "updates_per_cell, decode.{manifests,lm_dir,lexicon_free,tune_on,tune_budget,tune_seed,beam_size,"
         "lm_weight,word_score}, launcher.name (local or slurm), launcher.local.{processes,threads_per_process,gpus}, "
         "launcher.slurm.{executor,parameters} (see recipes/librispeech/conf/sweep.yaml).",
-        epilog="example: asr-bench sweep -c recipes/librispeech/conf/sweep.yaml seeds=[0,1,2] "
-        "launcher.local.processes=2",
+        epilog="example (paths in that file are relative to the recipe's exp/): cd recipes/librispeech/exp && "
+        "asr-bench sweep -c ../conf/sweep.yaml seeds=[0,1,2] launcher.local.processes=2",
     )
     add_config_arguments(parser)
     parser.set_defaults(func=run)
