@@ -19,7 +19,8 @@ from asr_bench.cli import main
 from asr_bench.config import from_dict, load_config
 from asr_bench.data.manifest import write_manifest
 from asr_bench.errors import ConfigError
-from asr_bench.experiments.sweep import SweepConfig, check, override, plan
+from asr_bench.experiments.launchers import LocalLauncher
+from asr_bench.experiments.sweep import LocalLauncherConfig, SweepConfig, check, check_cells, override, plan
 from corpus_fixtures import shortest_ci_utterances
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "librispeech"
@@ -162,6 +163,28 @@ def test_keys_the_sweep_sets_itself_are_refused_in_overrides(grid: dict) -> None
         check(from_dict(SweepConfig, {**grid["sweep"], "feature_sets": sets}))
     with pytest.raises(ConfigError, match="decode.tune_on needs decode.lm_dir"):
         check(from_dict(SweepConfig, {**grid["sweep"], "decode": {**grid["sweep"]["decode"], "tune_on": "dev"}}))
+
+
+def test_a_typo_in_an_override_stops_the_sweep_before_any_work(grid: dict, tmp_path: Path) -> None:
+    config = from_dict(SweepConfig, {**grid["sweep"], "out_dir": str(tmp_path / "typo"), "train": {"optim.lrr": 1}})
+    with pytest.raises(ConfigError, match="unknown key"):
+        check_cells(plan(config))
+
+
+def test_local_processes_split_the_cores_and_take_the_gpus_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    launcher = LocalLauncher(LocalLauncherConfig(processes=3, gpus=[2, 5]))
+    assert launcher.threads == max(1, len(os.sched_getaffinity(0)) // 3)
+    assert [launcher.environment(slot)["CUDA_VISIBLE_DEVICES"] for slot in range(3)] == ["2", "5", "2"]
+    assert launcher.environment(0)["OMP_NUM_THREADS"] == str(launcher.threads)
+    shared = LocalLauncher(LocalLauncherConfig(processes=2, threads_per_process=4, gpus=[0]))  # two cells, one GPU
+    assert [shared.environment(slot)["CUDA_VISIBLE_DEVICES"] for slot in range(2)] == ["0", "0"]
+    assert shared.environment(1)["OMP_NUM_THREADS"] == "4"
+    # By default every GPU this process sees, named as the CUDA_VISIBLE_DEVICES it was started with names them.
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
+    assert LocalLauncher(LocalLauncherConfig(processes=2)).gpus == ["4", "6"]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert LocalLauncher(LocalLauncherConfig(processes=2)).gpus == ["0", "1"]
 
 
 def test_a_failed_cell_spares_the_others_and_is_named_with_its_logs(debug_sweep: Path, grid: dict, capsys) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from asr_bench.errors import ConfigError
 from asr_bench.experiments.sweep import Cell, LocalLauncherConfig, SlurmLauncherConfig, Step, SweepProgress
 
 POLL_S = 0.2  # local processes
@@ -48,17 +49,18 @@ class LocalLauncher:
     """
 
     def __init__(self, config: LocalLauncherConfig) -> None:
-        if config.processes < 1:
-            raise ValueError(f"launcher.local.processes={config.processes}: expected at least 1")
+        if config.processes < 1 or config.threads_per_process < 0:
+            raise ConfigError(f"launcher.local: processes={config.processes} and threads_per_process="
+                              f"{config.threads_per_process}: expected at least 1 process and 0 (auto) or more threads")
         self.config = config
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.threads = config.threads_per_process or max(1, cores // config.processes)
-        self.gpus = config.gpus if config.gpus is not None else _visible_gpus()
+        self.gpus = [str(gpu) for gpu in config.gpus] if config.gpus is not None else _visible_gpus()
 
     def environment(self, slot: int) -> dict[str, str]:
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads), PYTHONUNBUFFERED="1")
         if self.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = str(self.gpus[slot % len(self.gpus)])
+            env["CUDA_VISIBLE_DEVICES"] = self.gpus[slot % len(self.gpus)]
         return env
 
     def run(self, work: Work, progress: SweepProgress) -> None:
@@ -110,10 +112,13 @@ class LocalLauncher:
         progress.update(job.cell, state, job.step.name, returncode=returncode, wall_time_s=time.time() - job.started)
 
 
-def _visible_gpus() -> list[int]:
+def _visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (it may already select some)."""
     import torch
 
-    return list(range(torch.cuda.device_count()))
+    count = torch.cuda.device_count()
+    visible = [gpu.strip() for gpu in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if gpu.strip()]
+    return visible[:count] if visible else [str(index) for index in range(count)]
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

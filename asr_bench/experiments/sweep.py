@@ -60,7 +60,7 @@ class LocalLauncherConfig:
 
     processes: int = 1  # cells at once
     threads_per_process: int = 0  # torch/OpenMP threads per cell; 0: this machine's cores divided by processes
-    gpus: list[int] | None = None  # GPUs the cells take turns on (several processes may share one); None: all visible
+    gpus: list[int] | None = None  # GPUs the cells take in turn (several processes may share one); None: all visible
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def decode_argv(run_dir: Path, decode: SweepDecodeConfig) -> tuple[str, ...]:
     for split, manifest in decode.manifests.items():
         argv += ["-m", f"{split}={manifest}"]
     if decode.beam_decoder is not None:
-        argv += ["--lm", decode.lm_dir] if decode.lm_dir and not decode.lexicon_free else ["--lexicon-free"]
+        argv += ["--lexicon-free"] if decode.lexicon_free else ["--lm", decode.lm_dir]
         argv += ["--beam-size", str(decode.beam_size)]
         if decode.tune_on:
             argv += ["--tune-on", decode.tune_on, "--tune-budget", str(decode.tune_budget),
@@ -211,18 +211,19 @@ def plan(config: SweepConfig) -> list[Cell]:
     return cells
 
 
-def refuse_changed_cells(cells: list[Cell]) -> None:
-    """Stop before any work if some cell's folder holds a run whose definition differs from the cell's.
+def check_cells(cells: list[Cell]) -> None:
+    """Stop before any work if a cell's config does not build (a typo in an override), or if its folder holds a run
+    whose definition differs from the cell's, naming every such cell and key.
 
     A config.yaml from before a key was added reads with that key's default, as a resumed run does.
     """
     changed = []
     for cell in cells:
+        wanted = to_dict(cell.config())
         recorded = cell.run_dir / "config.yaml"
         if not recorded.is_file():
             continue
         previous = to_dict(from_dict(TrainConfig, yaml.safe_load(recorded.read_text()) or {}, where=str(recorded)))
-        wanted = to_dict(cell.config())
         keys = differing_keys(definition(previous), definition(wanted))
         if keys:
             was, now = flatten(previous), flatten(wanted)
@@ -298,7 +299,11 @@ class SweepProgress:
             entry.update(facts)
         if state in ("done", "failed", "interrupted", "skipped"):
             entry.pop("step", None)
-            entry["wall_time_s"] = sum(s.get("wall_time_s", 0.0) for s in entry["steps"].values())
+            if entry["steps"]:
+                entry["wall_time_s"] = sum(s.get("wall_time_s", 0.0) for s in entry["steps"].values())
+            summary = cell.run_dir / "train_summary.json"  # the run's own record of its training time
+            if summary.is_file():
+                entry["train_wall_time_s"] = json.loads(summary.read_text())["wall_time_s"]
         self._write()
         if changed:
             self.echo(self.line(cell, state, step))
@@ -315,10 +320,6 @@ class SweepProgress:
         return [(name, entry) for name, entry in self.cells.items() if entry["state"] == "failed"]
 
     def _write(self) -> None:
-        for entry in self.cells.values():  # the run's own record of its training time, where it has one
-            summary = Path(entry["run_dir"]) / "train_summary.json"
-            if summary.is_file() and "train_wall_time_s" not in entry:
-                entry["train_wall_time_s"] = json.loads(summary.read_text())["wall_time_s"]
         self.record.update(updated_at=_now(), wall_time_s=time.time() - self.started, counts=self.counts(),
                            cells=list(self.cells.values()))
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -339,7 +340,7 @@ class Launcher(Protocol):
 def run_sweep(config: SweepConfig, launcher: Launcher, resume_command: str, echo: Callable[[str], None] = print) -> int:
     """Run every unfinished cell; 0 when all are finished, 1 naming the failed cells and their logs, 130 on Ctrl-C."""
     cells = plan(config)
-    refuse_changed_cells(cells)
+    check_cells(cells)
     progress = SweepProgress(Path(config.out_dir) / "sweep.json", config, cells, echo)
     work = []
     for cell in cells:
