@@ -9,9 +9,12 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asr_bench.cli.common import add_config_arguments, config_from_args
+
+if TYPE_CHECKING:  # the sweep's modules load only when the command runs
+    from asr_bench.experiments.sweep import Step
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return run_sweep(config, launcher, resume)
 
 
-def run_steps(steps: list[Any]) -> dict[str, dict[str, Any]]:
+def run_steps(steps: list[Step]) -> dict[str, dict[str, Any]]:
     """A cell's steps as `asr-bench` sub-commands in this process (what a sweep's cluster job runs), in order,
     up to the first that fails: {step name: {"returncode", "wall_time_s"}}."""
     from asr_bench.cli import main
