@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "featurize",
     "train",
     "decode",
+    "sweep",
     "report",
 ]
 

@@ -9,6 +9,10 @@ Gated linear units (Dauphin et al. 2017), as in the gated ConvNets of wav2letter
 that the wav2vec paper trains on WSJ, are an option (`activation="glu"`).
 
 All convolutions are padded "same", so the only change in length is the stride.
+
+Features that stack several layers of a frozen upstream model (wav2vec's z and every context layer)
+first go through a learned weighted sum of those layers (`models/layer_mix.py`, as SUPERB does),
+trained with the acoustic model.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from typing import Literal
 
 import torch
 from torch import nn
+
+from asr_bench.errors import ConfigError
+from asr_bench.models.layer_mix import WeightedLayerSum
 
 
 @dataclass(frozen=True)
@@ -69,14 +76,21 @@ class Wav2Letter(nn.Module):
     """Features (batch, num_features, frames) -> log-probabilities (batch, frames // stride, num_tokens).
 
     Output is time-major per batch element after the transpose so that it can be fed to
-    `torch.nn.functional.ctc_loss` after a `.transpose(0, 1)`.
+    `torch.nn.functional.ctc_loss` after a `.transpose(0, 1)`. With `feature_layers` > 1, the
+    num_features channels are that many equal layers stacked, which a `WeightedLayerSum` mixes
+    into one before the first convolution.
     """
 
-    def __init__(self, num_features: int, num_tokens: int, config: Wav2LetterConfig = Wav2LetterConfig()) -> None:
+    def __init__(
+        self, num_features: int, num_tokens: int, config: Wav2LetterConfig = Wav2LetterConfig(), feature_layers: int = 1
+    ) -> None:
         super().__init__()
+        if num_features % feature_layers:
+            raise ConfigError(f"{num_features} feature channels do not split into {feature_layers} equal layers")
         self.config = config
+        self.weighted_sum = WeightedLayerSum(feature_layers) if feature_layers > 1 else None
         blocks: list[nn.Module] = []
-        in_channels = num_features
+        in_channels = num_features // feature_layers
         for layer in config.layers:
             out_channels = layer.channels * (2 if config.activation == "glu" else 1)
             blocks.append(nn.Conv1d(in_channels, out_channels, layer.kernel, layer.stride, padding=layer.kernel // 2))
@@ -98,5 +112,7 @@ class Wav2Letter(nn.Module):
         return lengths
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.weighted_sum is not None:
+            features = self.weighted_sum(features)
         logits = self.network(features)
         return torch.log_softmax(logits.float(), dim=1).transpose(1, 2)

@@ -63,6 +63,26 @@ def build_tokenizer(kind: str, symbols: list[str] | None, train: list[Utterance]
     return PhoneTokenizer.from_phones(phones)
 
 
+def feature_layers(features: FeatureConfig) -> list[str]:
+    """The layers each feature vector stacks, named by the representation that selects each alone.
+
+    wav2vec's representation "all" stacks z and every context layer, in that order, for the acoustic
+    model to learn their weighted sum (SUPERB); every other feature set is one layer.
+    """
+    if features.kind != "wav2vec" or features.wav2vec.representation != "all":
+        return [features.kind]
+    from asr_bench.models.checkpoint import load_wav2vec
+
+    wav2vec = load_wav2vec(features.wav2vec.checkpoint).model.config
+    widths = [wav2vec.encoder_layers[-1].channels, *(layer.channels for layer in wav2vec.context_layers)]
+    if len(set(widths)) > 1:
+        raise ConfigError(
+            f"{features.wav2vec.checkpoint}: features.wav2vec.representation=all needs z and every context layer "
+            f"equally wide for their weighted sum, but they have {widths} channels"
+        )
+    return ["z", *(str(index) for index in range(len(wav2vec.context_layers)))]
+
+
 def train(config: TrainConfig) -> Path:
     """Train (or resume) the acoustic model; returns the run directory."""
     if not config.data.train_manifest:
@@ -78,8 +98,14 @@ def train(config: TrainConfig) -> Path:
     train_set = CTCDataset(train_utts, train_store, tokenizer)
     valid_set = CTCDataset(valid_utts, valid_store[0], tokenizer) if valid_utts else None
 
-    model = Wav2Letter(train_store.dim, len(tokenizer.tokens), config.model)
-    hparams = {**to_dict(config), "token_symbols": list(tokenizer.tokens.symbols), "num_features": train_store.dim}
+    layers = feature_layers(config.features)
+    model = Wav2Letter(train_store.dim, len(tokenizer.tokens), config.model, len(layers))
+    hparams = {
+        **to_dict(config),
+        "token_symbols": list(tokenizer.tokens.symbols),
+        "num_features": train_store.dim,
+        "feature_layers": len(layers),
+    }
     task = CTCTask(model, tokenizer, config.optim, hparams)
     data = CTCDataModule(train_set, valid_set, config.data.max_frames_per_batch, config.data.num_workers, config.seed)
 
@@ -92,7 +118,10 @@ def train(config: TrainConfig) -> Path:
     trainer = build_trainer(config.trainer, out_dir, callbacks)
     fit_resumable(trainer, task, data, out_dir)
     if trainer.is_global_zero:
-        write_summary(out_dir, started, trainer, labelled_hours=total_hours(train_utts))
+        learned = {}
+        if model.weighted_sum is not None:  # which wav2vec layers the acoustic model drew on
+            learned["layer_weights"] = dict(zip(layers, model.weighted_sum.layer_weights().tolist()))
+        write_summary(out_dir, started, trainer, labelled_hours=total_hours(train_utts), **learned)
     return out_dir
 
 
@@ -106,8 +135,9 @@ def load_acoustic_model(checkpoint: str | Path) -> tuple[Wav2Letter, Tokenizer, 
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     hparams = dict(state["hyper_parameters"])
     symbols, num_features = hparams.pop("token_symbols"), hparams.pop("num_features")
+    layers = hparams.pop("feature_layers", 1)  # checkpoints from before the weighted sum of layers: one
     config = from_dict(TrainConfig, hparams, where=str(checkpoint))
     tokenizer = build_tokenizer(config.data.tokens, symbols, [])
-    model = Wav2Letter(num_features, len(symbols), config.model)
+    model = Wav2Letter(num_features, len(symbols), config.model, layers)
     model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items() if k.startswith("model.")})
     return model.eval(), tokenizer, config
