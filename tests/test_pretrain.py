@@ -161,7 +161,8 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     assert last < 0.85 * first, losses
     accuracy = [float(r["train/accuracy"]) for r in rows]
     assert sum(accuracy[-10:]) > sum(accuracy[:10])
-    assert all(float(r["train/z_time_std"]) >= 0 for r in rows)  # the collapse diagnostic is logged
+    # The collapse diagnostic is logged at every step; z of a model that learns varies over time.
+    assert all(float(r["train/z_time_std"]) > 0 for r in rows)
     throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
     assert throughput and min(throughput) > 0
     assert json.loads((run_dir / "train_summary.json").read_text())["precision"] == precision
