@@ -48,7 +48,7 @@ def _representation(value: str) -> str | int:
 
 
 @dataclass(frozen=True)
-class Extractor:
+class _Extractor:
     """What a feature kind contributes to the cache: the key that identifies its output and a batch function."""
 
     key: dict[str, Any]
@@ -80,22 +80,22 @@ def featurize_manifests(
     ]
 
 
-def feature_extractor(config: FeatureConfig) -> Extractor:
+def feature_extractor(config: FeatureConfig) -> _Extractor:
     """The features `config` asks for, as a batch function (a wav2vec model is loaded on its first batch)."""
     return _logmel_extractor(config.logmel) if config.kind == "logmel" else _wav2vec_extractor(config.wav2vec)
 
 
-def _logmel_extractor(settings: LogMelConfig) -> Extractor:
+def _logmel_extractor(settings: LogMelConfig) -> _Extractor:
     logmel = LogMel(settings)
 
     @torch.inference_mode()
     def extract(batch: list[Utterance]) -> list[torch.Tensor]:
         return [logmel(load_audio(utt.audio)) for utt in batch]
 
-    return Extractor({"kind": "logmel", **asdict(settings)}, extract, 1)
+    return _Extractor({"kind": "logmel", **asdict(settings)}, extract, 1)
 
 
-def _wav2vec_extractor(settings: Wav2VecFeatureConfig) -> Extractor:
+def _wav2vec_extractor(settings: Wav2VecFeatureConfig) -> _Extractor:
     from asr_bench.features.wav2vec import Wav2VecFeaturizer, file_digest, load_waveforms  # model code only when asked for
 
     if not settings.checkpoint:
@@ -126,4 +126,4 @@ def _wav2vec_extractor(settings: Wav2VecFeatureConfig) -> Extractor:
         features = featurizer.featurize_batch(load_waveforms(batch))
         return [utterance_mvn(f) for f in features] if settings.normalize else features
 
-    return Extractor(key, extract, settings.batch_size or (8 if device.type == "cuda" else 1))
+    return _Extractor(key, extract, settings.batch_size or (8 if device.type == "cuda" else 1))
