@@ -3,6 +3,7 @@ an unfinished one resumes with its wall time added up, and --fresh starts over."
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -33,7 +34,8 @@ def tiny_config(root: Path, manifest: Path, *overrides: str) -> TrainConfig:
         f"out_dir={root / 'run'}", f"data.train_manifest={manifest}", f"data.valid_manifest={manifest}",
         f"features.cache_dir={root / 'features'}", "model.layers=[{channels: 16, kernel: 5, stride: 2}]",
         "trainer.max_epochs=-1", "trainer.max_steps=3", "trainer.val_check_interval=1",
-        "trainer.check_val_every_n_epoch=null", "trainer.progress_bar=false", "data.max_frames_per_batch=4000",
+        "trainer.check_val_every_n_epoch=null", "trainer.progress_bar=false", "trainer.log_every_n_steps=1",
+        "data.max_frames_per_batch=4000",
         *overrides,
     ])
 
@@ -138,6 +140,9 @@ def test_an_interrupted_run_resumes_and_its_wall_time_adds_up(
     summary = json.loads(summary_path.read_text())
     assert summary["finished"] is True and summary["steps"] == 3
     assert 3600.0 < summary["wall_time_s"] <= 3600.0 + took
+    with (root / "run" / "logs" / "metrics.csv").open() as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle) if row.get("train/loss")]
+    assert steps == [0, 1, 2]  # one curve: the first sitting's rows kept, none twice
 
 
 def test_a_run_from_before_a_key_was_added_resumes(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, Timer
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, Timer
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from asr_bench.config import dump_config, from_dict, read_yaml, to_dict
@@ -291,7 +291,8 @@ def completed(trainer: pl.Trainer) -> bool:
     out_of_time = timer is not None and (timer.time_remaining() or 0.0) <= 0
     if out_of_time:
         log.info("stopped by trainer.max_time, which counts every sitting's training time: raise it to go on")
-    return bool(trainer.should_stop) and not out_of_time
+    early_stopping = any(isinstance(cb, EarlyStopping) for cb in trainer.callbacks)
+    return early_stopping and bool(trainer.should_stop) and not out_of_time
 
 
 def write_summary(run: Run, trainer: pl.Trainer, **facts: Any) -> None:
