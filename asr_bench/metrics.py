@@ -13,11 +13,11 @@ import jiwer
 
 from asr_bench.errors import AsrBenchError
 
-# One metric name per unit: a letter model is scored by WER and CER, a phone model by PER.
-METRICS_BY_TOKENS = {"letters": ("wer", "cer"), "phones": ("per",)}
-METRICS = ("wer", "cer", "per")
 # What each metric aligns: phones are space-separated, so PER is WER over phones.
 _UNIT = {"wer": "word", "cer": "char", "per": "word"}
+METRICS = tuple(_UNIT)
+# One metric name per unit: a letter model is scored by WER and CER, a phone model by PER.
+METRICS_BY_TOKENS = {"letters": ("wer", "cer"), "phones": ("per",)}
 
 ErrorCounts = dict[str, int]  # {"sub", "del", "ins", "ref"}: substitutions, deletions, insertions, reference length
 
