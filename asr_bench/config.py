@@ -37,8 +37,26 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r} conflicts with another override of {part!r}")
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({_yaml_problem(exc)})") from None
     return nested
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's reason, without its multi-line excerpt of the text."""
+    return ": ".join(part for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part) or str(exc)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; a syntax error names the file and line instead of raising PyYAML's traceback."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({_yaml_problem(exc)})") from None
 
 
 def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -111,30 +129,44 @@ def from_dict(cls: type[T], values: dict[str, Any], where: str = "config") -> T:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
     kwargs = {name: _coerce(value, hints[name], f"{where}.{name}") for name, value in values.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:  # a dataclass's own check of its values (`__post_init__`)
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    """Defaults from `cls`, then the YAML file at `path`, then `overrides`, in that order."""
-    values: dict[str, Any] = {}
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    base: dict[str, Any] | None = None,
+) -> T:
+    """Defaults from `cls`, then `base` (a command's own defaults), then the YAML file at `path`, then
+    `overrides`, in that order."""
+    values: dict[str, Any] = dict(base or {})
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file does not exist")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a YAML mapping at the top level")
-        values = loaded
+        values = merge(values, loaded)
     values = merge(values, parse_overrides(overrides or []))
     return from_dict(cls, values, where=str(path) if path else "config")
+
+
+def config_yaml(config: Any) -> str:
+    """The whole config as YAML, every key spelled out, in the schema's order."""
+    return yaml.safe_dump(to_dict(config), sort_keys=False)
 
 
 def dump_config(config: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    path.write_text(config_yaml(config))
     return path

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from asr_bench.cli import main
+from asr_bench.data.manifest import read_manifest
+from asr_bench.decode.run import read_utterances
 from corpus_fixtures import build_openslr_tree
 
 # All six ci LibriSpeech speakers (3 F, 3 M) in one split: dev and test take 1 F + 1 M each.
@@ -31,10 +33,18 @@ def test_cli_pipeline_end_to_end(tmp_path: Path, ci_librispeech_rows, shared_dat
     assert (exp / "am" / "checkpoints" / "best.ckpt").is_file()
     assert main(["decode", "--run-dir", str(exp / "am"), "-m", f"dev={data / 'dev.jsonl'}",
                  "-m", f"test={data / 'test.jsonl'}"]) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoint: {exp / 'am' / 'checkpoints' / 'best.ckpt'}" in out
     results = json.loads((exp / "am" / "results.json").read_text())
     for split in ("dev", "test"):
         entry = results["splits"][split]["greedy"]
-        assert 0.0 <= entry["cer"] and entry["num_utterances"] == 10
+        assert entry["num_utterances"] == 10 and entry["checkpoint"] == str(exp / "am" / "checkpoints" / "best.ckpt")
+        # The per-utterance counts, in manifest order, add up to the corpus rates exactly.
+        rows = read_utterances(exp / "am" / "decode" / split / "greedy.utt.jsonl")
+        assert [row["id"] for row in rows] == [u.id for u in read_manifest(data / f"{split}.jsonl")]
+        for metric in ("wer", "cer"):
+            edits = sum(row[metric]["sub"] + row[metric]["del"] + row[metric]["ins"] for row in rows)
+            assert entry[metric] == 100 * edits / sum(row[metric]["ref"] for row in rows)
     assert results["config"]["features"]["kind"] == "logmel"
     assert results["labelled_hours"] > 0
     assert main(["report", str(exp / "am"), "--out-dir", str(tmp_path / "report"), "--metric", "cer"]) == 0

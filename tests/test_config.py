@@ -135,6 +135,22 @@ def test_file_errors(tmp_path: Path) -> None:
     assert load_config(TrainConfig, write(tmp_path, "")) == TrainConfig()
 
 
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    broken = write(tmp_path, "seed: 3\noptim:\n  lr: [0.1\n  betas: x\n")
+    with pytest.raises(ConfigError, match=rf"{broken}:\d+: not valid YAML"):
+        load_config(TrainConfig, broken)
+    with pytest.raises(ConfigError, match=r"override 'model.layers=\[\{channels: 3': the value is not valid YAML"):
+        load_config(TrainConfig, None, ["model.layers=[{channels: 3"])
+
+
+def test_a_commands_own_defaults_sit_beneath_the_file(train_yaml: Path) -> None:
+    base = {"seed": 11, "optim": {"lr": 0.5, "warmup_steps": 7}}
+    config = load_config(TrainConfig, train_yaml, ["optim.warmup_steps=9"], base=base)
+    assert config.seed == 7 and config.optim.lr == 0.0005  # the file wins over the base
+    assert config.optim.warmup_steps == 9  # an override wins over both
+    assert load_config(TrainConfig, None, [], base=base).seed == 11
+
+
 # ---------------------------------------------------------------------------------------------
 # validation
 
@@ -173,6 +189,21 @@ def test_unknown_key_error_names_the_key_and_the_file(tmp_path: Path) -> None:
 def test_type_errors_name_the_field(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(TrainConfig, None, [override])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.precision=fp16"], r"config\.trainer: precision 'fp16': expected one of auto, 32-true, bf16-mixed"),
+        (["trainer.max_epochs=-1"], r"max_epochs=-1 \(no epoch limit\) needs max_steps"),
+        (["trainer.max_epochs=0"], r"max_epochs=0: expected a positive number"),
+        (["trainer.max_steps=0"], r"max_steps=0: expected a positive number, or -1"),
+    ],
+)
+def test_trainer_settings_lightning_would_misread_are_errors(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(TrainConfig, None, overrides)
+    assert load_config(TrainConfig, None, ["trainer.max_epochs=-1", "trainer.max_steps=10"]).trainer.max_steps == 10
 
 
 @pytest.mark.parametrize(

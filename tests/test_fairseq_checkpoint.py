@@ -34,6 +34,10 @@ LARGE_README_ARGS = dict(
     lr=[0.005],  # training options beside the model's are ignored
 )
 
+# What the published wav2vec_large.pt's `args` call them: names fairseq has since renamed, and renames back on
+# loading (checkpoint_utils._upgrade_state_dict).
+PUBLISHED_PRE_RENAME_NAMES = dict(arch="audio_cpc", task="speech_pretraining", criterion="binary_cross_entropy")
+
 
 def tiny_model() -> Wav2Vec:
     torch.manual_seed(0)
@@ -82,6 +86,16 @@ def test_published_large_settings_give_wav2vec_large() -> None:
     config = config_from_fairseq(argparse.Namespace(**LARGE_README_ARGS))
     assert config == replace(Wav2VecConfig.large(), offset="auto")
     assert sum(p.numel() for p in Wav2Vec(config).parameters()) == 32_537_088
+
+
+def test_the_published_files_pre_rename_names_load_as_fairseq_renames_them(tmp_path: Path) -> None:
+    published = argparse.Namespace(**{**LARGE_README_ARGS, **PUBLISHED_PRE_RENAME_NAMES})
+    assert config_from_fairseq(published) == replace(Wav2VecConfig.large(), offset="auto")
+    model = tiny_model()
+    checkpoint = torch.load(save_fairseq_wav2vec(model, tmp_path / "ok.pt"), weights_only=False)
+    args = argparse.Namespace(**{**vars(checkpoint["args"]), **PUBLISHED_PRE_RENAME_NAMES})
+    torch.save({**checkpoint, "args": args}, tmp_path / "pre_rename.pt")
+    assert_same_outputs(model, load_fairseq_wav2vec(tmp_path / "pre_rename.pt"))
 
 
 def test_old_args_fall_back_to_fairseqs_base_architecture() -> None:

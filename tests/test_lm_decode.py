@@ -20,7 +20,7 @@ from asr_bench.data.tokens import LetterTokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lexicon import read_tokens, validate_lexicon, write_lexicon, write_tokens
 from asr_bench.decode.lm import LanguageModelDir, gather_lm_text
-from asr_bench.decode.run import decode_beam, tune_beam, write_hypotheses
+from asr_bench.decode.run import decode_beam, read_utterances, score_utterances, tune_beam, write_utterances
 from asr_bench.decode.tune import candidates, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.ctc_greedy import greedy_indices
@@ -85,12 +85,14 @@ def lm_dir(tmp_path: Path) -> LanguageModelDir:
 
 
 def make_run(tmp_path: Path, split: str, emissions: dict[str, torch.Tensor], references: dict[str, str]) -> Path:
-    """A run directory as decode_greedy leaves it: emissions.pt, ref.txt and a greedy results entry."""
+    """A run directory as decode_greedy leaves it: emissions.pt, greedy.utt.jsonl and a greedy results entry."""
     run_dir = tmp_path / "run"
     out = run_dir / "decode" / split
     out.mkdir(parents=True)
     torch.save({i: e.half() for i, e in emissions.items()}, out / "emissions.pt")
-    write_hypotheses(out / "ref.txt", list(references), list(references.values()))
+    texts = list(references.values())
+    rows = score_utterances(list(references), texts, texts, ("wer", "cer"))[1] if references else []
+    write_utterances(out / "greedy.utt.jsonl", rows)
     greedy = {"wer": 50.0, "audio_hours": 2.0 / 3600}
     (run_dir / "results.json").write_text(json.dumps({"splits": {split: {"greedy": greedy}}}))
     return run_dir
@@ -239,7 +241,8 @@ def test_decode_beam_tunes_on_dev_and_records_the_search(tmp_path: Path, lm_dir:
     tuning = tune_beam(run_dir, "dev", lm_dir.path, BeamSearchConfig(), random_budget=4, seed=0)
     config = BeamSearchConfig(lm_weight=tuning.lm_weight, word_score=tuning.word_score)
     entry = decode_beam(run_dir, "dev", lm_dir.path, config, tuned_on="dev", tuning=tuning)
-    assert (run_dir / "decode" / "dev" / "beam.hyp").read_text() == "u\tthe cat\n"
+    rows = read_utterances(run_dir / "decode" / "dev" / "beam.utt.jsonl")
+    assert [(row["id"], row["ref"], row["hyp"]) for row in rows] == [("u", "the cat", "the cat")]
     results = json.loads((run_dir / "results.json").read_text())["splits"]["dev"]
     assert results["beam"] == entry and entry["wer"] == 0.0 and entry["beam_size"] == 50
     assert entry["tuning"]["method"] == "random" and len(entry["tuning"]["search"]) == 4

@@ -214,6 +214,7 @@ def test_an_interrupted_run_leaves_no_entry_to_reuse(ci_utterances: list[Utteran
 
     with pytest.raises(KeyboardInterrupt):
         featurize_one_at_a_time(tmp_path, ci_utterances, config, failing, progress=False)
+    assert not [p.name for p in tmp_path.iterdir() if "partial" in p.name], "Ctrl-C leaves no .partial directory"
     final = tmp_path / cache_key(ci_utterances, config)
     with pytest.raises(AsrBenchError, match="not a complete feature cache"):
         FeatureStore(final)

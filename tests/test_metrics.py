@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asr_bench.errors import AsrBenchError
-from asr_bench.metrics import cer, error_counts, per, wer
+from asr_bench.metrics import cer, error_counts, error_rate, utterance_errors, wer
 
 
 @pytest.mark.parametrize(
@@ -61,9 +61,26 @@ def test_per_counts_space_separated_phones() -> None:
     references = ["sil dh ah k ae t sil", "b iy"]
     hypotheses = ["sil dh ax k ae sil", "b iy iy"]
     # utterance 1: ah->ax, t deleted (2 / 7); utterance 2: one inserted iy (1 / 2); total 3 / 9.
-    assert per(references, hypotheses) == pytest.approx(100 * 3 / 9)
+    assert utterance_errors(references, hypotheses, "per") == [
+        {"sub": 1, "del": 1, "ins": 0, "ref": 7},
+        {"sub": 0, "del": 0, "ins": 1, "ref": 2},
+    ]
+    assert error_rate(utterance_errors(references, hypotheses, "per")) == pytest.approx(100 * 3 / 9)
     # Multi-letter phones are units: "ae" -> "aa" is one error, not two.
-    assert per(["k ae t"], ["k aa t"]) == pytest.approx(100 / 3)
+    assert wer(["k ae t"], ["k aa t"]) == pytest.approx(100 / 3)
+
+
+def test_utterance_errors_count_each_kind_of_edit() -> None:
+    references = ["the cat sat on the mat", "a b", "hello world"]
+    hypotheses = ["a cat sat the mat too", "", "helo wurld"]
+    assert utterance_errors(references, hypotheses, "wer") == [
+        {"sub": 1, "del": 1, "ins": 1, "ref": 6},  # the->a, on deleted, too inserted
+        {"sub": 0, "del": 2, "ins": 0, "ref": 2},
+        {"sub": 2, "del": 0, "ins": 0, "ref": 2},
+    ]
+    assert utterance_errors(references[2:], hypotheses[2:], "cer") == [{"sub": 1, "del": 1, "ins": 0, "ref": 11}]
+    with pytest.raises(AsrBenchError, match="'ler'"):
+        utterance_errors(references, hypotheses, "ler")
 
 
 def test_error_counts_sum_to_the_corpus_rate_across_batches() -> None:
@@ -78,7 +95,7 @@ def test_error_counts_sum_to_the_corpus_rate_across_batches() -> None:
     assert wer(references, hypotheses) == pytest.approx(100 * edits / words)
 
 
-@pytest.mark.parametrize("score", [wer, cer, per])
+@pytest.mark.parametrize("score", [wer, cer])
 def test_empty_reference_is_an_error(score) -> None:
     with pytest.raises(AsrBenchError, match="reference transcript is empty"):
         score(["a b", ""], ["a b", "c"])
@@ -86,7 +103,7 @@ def test_empty_reference_is_an_error(score) -> None:
         score(["   "], ["c"])
 
 
-@pytest.mark.parametrize("score", [wer, cer, per])
+@pytest.mark.parametrize("score", [wer, cer])
 def test_mismatched_or_missing_utterances_are_errors(score) -> None:
     with pytest.raises(AsrBenchError, match="2 references but 1 hypotheses"):
         score(["a", "b"], ["a"])

@@ -10,19 +10,23 @@ import statistics
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from asr_bench.config import dump_config, load_config
 from asr_bench.data.audio import load_audio
 from asr_bench.data.manifest import read_manifest, write_manifest
+from asr_bench.errors import ConfigError
 from asr_bench.features.wav2vec import Wav2VecFeaturizer
 from asr_bench.models.checkpoint import load_wav2vec
 from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
 from asr_bench.features.waveform import normalize_waveform, waveform_store
 from asr_bench.models.wav2vec import StepScores
 from asr_bench.tasks.batching import BucketBatchSampler
+from asr_bench.tasks import pretrain as pretrain_task
 from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, contrastive_infonce, pretrain
 from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset
+from asr_bench.tasks.trainer import run_callbacks
 from corpus_fixtures import shortest_ci_utterances
 
 
@@ -161,7 +165,8 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     assert last < 0.85 * first, losses
     accuracy = [float(r["train/accuracy"]) for r in rows]
     assert sum(accuracy[-10:]) > sum(accuracy[:10])
-    assert all(float(r["train/z_time_std"]) >= 0 for r in rows)  # the collapse diagnostic is logged
+    # The collapse diagnostic is logged at every step; z of a model that learns varies over time.
+    assert all(float(r["train/z_time_std"]) > 0 for r in rows)
     throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
     assert throughput and min(throughput) > 0
     assert json.loads((run_dir / "train_summary.json").read_text())["precision"] == precision
@@ -178,17 +183,16 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
         expected = loaded.model.features(normalize_waveform(wav).unsqueeze(0), "c")[0]
     torch.testing.assert_close(features, expected, atol=2e-4, rtol=1e-4)
 
-    # Re-running with a later max_steps resumes from last.ckpt instead of starting over.
-    resumed = pretrain(dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, max_steps=53)))
-    state = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert state["global_step"] == 53
-    with (run_dir / "logs" / "metrics.csv").open() as handle:
-        steps = [int(r["step"]) for r in csv.DictReader(handle) if r.get("train/loss")]
-    assert steps == list(range(len(steps))) and len(steps) >= 53  # one curve: the first run's rows kept, none twice
+    # Rerunning the finished run leaves it as it is; a longer schedule is another run, and refused.
+    summary = (run_dir / "train_summary.json").read_text()
+    assert json.loads(summary)["finished"] is True
+    assert pretrain(config) == run_dir
+    assert (run_dir / "train_summary.json").read_text() == summary
+    with pytest.raises(ConfigError, match="trainer.max_steps: 50 -> 53"):
+        pretrain(dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, max_steps=53)))
 
 
 def test_a_run_directory_of_another_kind_is_refused(tmp_path: Path, ci_manifest: Path) -> None:
-    from asr_bench.errors import ConfigError
     from asr_bench.tasks.train_ctc import TrainConfig, train
 
     (tmp_path / "run").mkdir()
@@ -210,7 +214,7 @@ def test_a_run_from_before_a_key_was_added_resumes(tmp_path: Path) -> None:
     older = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     del older["compile"]
     (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(older))
-    assert start_run(config, tmp_path / "run", seed=0) == tmp_path / "run"
+    assert start_run(config, tmp_path / "run", seed=0).finished is False
 
 
 def tiny_config(tmp_path: Path, ci_manifest: Path, *overrides: str) -> PretrainConfig:
@@ -246,19 +250,36 @@ def test_last_checkpoint_is_the_latest_even_when_the_metric_stops_improving(tmp_
     assert last["epoch"] == 3 and last["global_step"] > best["global_step"]  # written after the third epoch
 
 
-def test_last_checkpoint_holds_the_final_step_between_validations(tmp_path: Path, ci_manifest: Path) -> None:
+class _StopAt(pl.Callback):
+    """Ends the fit after `step` updates, between validations, the way trainer.max_time does."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: object) -> None:
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+def test_last_checkpoint_holds_the_final_step_between_validations(
+    tmp_path: Path, ci_manifest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Validation every 5 updates, stop at 7: the checkpoint callbacks last ran at 5, last.ckpt must still be at 7.
 
     The resumed run logs no training row of its own before validating (every 10 steps by default): the first
     run's curve must survive it.
     """
     overrides = ["trainer.max_epochs=-1", "trainer.val_check_interval=5", "trainer.check_val_every_n_epoch=null"]
-    run_dir = pretrain(tiny_config(tmp_path, ci_manifest, *overrides, "trainer.max_steps=7"))
+    config = tiny_config(tmp_path, ci_manifest, *overrides, "trainer.max_steps=9")
+    with monkeypatch.context() as patch:  # the first sitting ends at 7, as trainer.max_time ends one
+        patch.setattr(pretrain_task, "run_callbacks", lambda *args: [*run_callbacks(*args), _StopAt(7)])
+        run_dir = pretrain(config)
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 7
+    assert json.loads((run_dir / "train_summary.json").read_text())["finished"] is False
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         first_run = list(csv.DictReader(handle))
     assert first_run
-    pretrain(tiny_config(tmp_path, ci_manifest, *overrides, "trainer.max_steps=9"))  # resumes from 7, not 5
+    pretrain(config)  # resumes from 7, not 5
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 9
     with (run_dir / "logs" / "metrics.csv").open() as handle:
         assert list(csv.DictReader(handle)) == first_run

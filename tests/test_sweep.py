@@ -211,7 +211,7 @@ def test_two_local_processes_give_the_in_process_results(debug_sweep: Path, grid
         mine, reference = out_dir / "small" / "logmel80" / f"seed{seed}", debug_sweep / "small" / "logmel80" / f"seed{seed}"
         assert "python -m asr_bench.cli train -c" in (mine / "train.log").read_text()
         assert "python -m asr_bench.cli decode --run-dir" in (mine / "decode.log").read_text()
-        for path in ("decode/dev/greedy.hyp", "decode/dev/beam_lexicon_free.hyp"):
+        for path in ("decode/dev/greedy.utt.jsonl", "decode/dev/beam_lexicon_free.utt.jsonl"):
             assert (mine / path).read_text() == (reference / path).read_text()
         weights = [torch.load(d / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"] for d in (mine, reference)]
         assert weights[0].keys() == weights[1].keys()
@@ -252,7 +252,7 @@ def test_ctrl_c_stops_the_running_cell_and_says_how_to_resume(launcher: str, deb
     assert f"To resume: asr-bench sweep -c {config}" in out
     cell = json.loads((out_dir / "sweep.json").read_text())["cells"][0]
     assert cell["state"] == "interrupted"
-    assert not (run_dir / "train_summary.json").exists()  # training did not run to its end
+    assert not json.loads((run_dir / "train_summary.json").read_text())["finished"]  # training did not run to its end
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again afterwards
     if launcher == "local":
         assert cell["steps"]["train"]["returncode"] != 0

@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 
+from asr_bench import __version__
 from asr_bench.errors import AsrBenchError
 
 # Modules of asr_bench.cli, in the order the pipeline runs.
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asr-bench",
         description="wav2vec 1.0 versus log-mel features for ASR: prepare, featurize, pretrain, train, decode, report.",
     )
+    parser.add_argument("--version", action="version", version=f"asr-bench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -51,4 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except AsrBenchError as exc:
         print(f"asr-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Every command resumes where it stopped: training from its last checkpoint, featurization from the
+        # cache entries it finished (an unfinished one is removed), decoding split by split.
+        again = "the same command without --fresh" if getattr(args, "fresh", False) else "the same command"
+        print(f"\nasr-bench {args.command}: interrupted; to resume, rerun {again}", file=sys.stderr)
+        return 130
 

@@ -9,13 +9,25 @@ from pathlib import Path
 from asr_bench.decode.beam import BeamSearchConfig
 from asr_bench.errors import AsrBenchError
 
+# Every BeamSearchConfig setting but lexicon_free (a switch of its own): the flag's type and help.
+BEAM_OPTIONS: dict[str, tuple[type, str]] = {
+    "beam_size": (int, "hypotheses kept after each frame"),
+    "beam_size_token": (int, "tokens tried per frame; None: all of them"),
+    "beam_threshold": (float, "drop hypotheses scoring this far below the best"),
+    "lm_weight": (float, "LM weight when not tuning"),
+    "word_score": (float, "per-word score when not tuning"),
+    "unk_score": (float, "score of a word outside the lexicon (-inf: never output one)"),
+    "sil_score": (float, "score of each word boundary"),
+}
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "decode",
         help="decode and score a manifest with a trained acoustic model",
-        description="Decode each manifest with the run's best checkpoint; hypotheses, emissions and metrics go "
-        "under <run-dir>/decode/<split>/ and into <run-dir>/results.json. Greedy decoding always runs; with --lm "
+        description="Decode each manifest with the run's best checkpoint; emissions and per-utterance hypotheses "
+        "and error counts (<decoder>.utt.jsonl) go under <run-dir>/decode/<split>/, corpus metrics into "
+        "<run-dir>/results.json. Greedy decoding always runs; with --lm "
         "(or --lexicon-free) beam search follows on the saved emissions, after tuning the LM weight and word "
         "score on --tune-on's split if given.",
         epilog="example: asr-bench decode --run-dir exp/logmel -m dev=data/dev.jsonl -m test=data/test.jsonl "
@@ -25,7 +37,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--manifest", "-m", action="append", required=True, help="SPLIT=MANIFEST (repeatable)")
     parser.add_argument("--checkpoint", help="checkpoint to use (default: <run-dir>/checkpoints/best.ckpt)")
     beam = parser.add_argument_group("beam search")
-    defaults = BeamSearchConfig()
     beam.add_argument("--lm", type=Path, help="LM directory from `asr-bench lm build`: enables lexicon + LM beam search")
     beam.add_argument("--lexicon-free", action="store_true",
                       help="beam search over letters with no lexicon and no LM (the word LM cannot score letters)")
@@ -34,11 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     beam.add_argument("--tune-budget", type=int, default=0, metavar="N",
                       help="tuning by N seeded random draws instead of the 7x5 grid (default 0: grid)")
     beam.add_argument("--tune-seed", type=int, default=0, help="seed of the random tuning draws (default 0)")
-    beam.add_argument("--beam-size", type=int, default=defaults.beam_size, help=f"default {defaults.beam_size}")
-    beam.add_argument("--lm-weight", type=float, default=defaults.lm_weight,
-                      help=f"LM weight when not tuning (default {defaults.lm_weight})")
-    beam.add_argument("--word-score", type=float, default=defaults.word_score,
-                      help=f"per-word score when not tuning (default {defaults.word_score})")
+    defaults = BeamSearchConfig()
+    for name, (kind, text) in BEAM_OPTIONS.items():
+        default = getattr(defaults, name)
+        beam.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, metavar=kind.__name__.upper(),
+                          help=f"{text} (default {default})")
     parser.set_defaults(func=run)
 
 
@@ -54,11 +65,15 @@ def run(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / "checkpoints" / "best.ckpt"
+    if not checkpoint.is_file():
+        raise AsrBenchError(f"{checkpoint} does not exist: expected a run folder of `asr-bench train` "
+                            "(its checkpoints/best.ckpt), or a checkpoint given with --checkpoint")
     splits = dict(parse_split(item) for item in args.manifest)
     if args.tune_on and args.tune_on not in splits:
         raise AsrBenchError(f"--tune-on {args.tune_on}: not one of the decoded splits ({', '.join(splits)})")
     if args.tune_on and (args.lm is None or args.lexicon_free):
         raise AsrBenchError("--tune-on needs --lm and lexicon decoding: lexicon-free decoding has no LM weight to tune")
+    print(f"checkpoint: {checkpoint}")
     greedy = {split: decode_greedy(checkpoint, manifest, split, run_dir) for split, manifest in splits.items()}
     if args.lm is None and not args.lexicon_free:
         for split, metrics in greedy.items():
@@ -66,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{split} (greedy): {shown}")
         return 0
 
-    config = BeamSearchConfig(
-        beam_size=args.beam_size, lm_weight=args.lm_weight, word_score=args.word_score, lexicon_free=args.lexicon_free
-    )
+    config = BeamSearchConfig(**{name: getattr(args, name) for name in BEAM_OPTIONS}, lexicon_free=args.lexicon_free)
     tuning = None
     if args.tune_on:
         tuning = tune_beam(run_dir, args.tune_on, args.lm, config, args.tune_budget, args.tune_seed)

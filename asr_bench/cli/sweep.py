@@ -60,14 +60,14 @@ def run_steps(steps: list[Step]) -> dict[str, dict[str, Any]]:
         started = time.time()
         with _noting_ctrl_c() as ctrl_c:
             try:
-                returncode = main(list(step.argv))
+                returncode = main(list(step.argv))  # a Ctrl-C inside it comes back as 130, after its resume line
             except SystemExit as exc:  # argparse's way out, or Lightning's after a Ctrl-C
-                if ctrl_c:
-                    raise KeyboardInterrupt from exc
                 returncode = exc.code if isinstance(exc.code, int) else 1
             except Exception:
                 traceback.print_exc()
                 returncode = 1
+            if ctrl_c:
+                raise KeyboardInterrupt
         outcomes[step.name] = {"returncode": returncode, "wall_time_s": time.time() - started}
         if returncode != 0:
             break

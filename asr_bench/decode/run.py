@@ -2,6 +2,18 @@
 
 The acoustic model runs once per split; its emissions (log-probs) are saved, so
 beam search and LM-weight tuning can be repeated without it (`decode_beam`, `tune_beam`).
+
+Each decode of a split writes, beside results.json's corpus rates, its per-utterance results to
+`<run_dir>/decode/<split>/<decoder>.utt.jsonl` (decoder: greedy, beam or beam_lexicon_free), one JSON
+object a line, in manifest order:
+
+    {"id": "1088-134315-0000", "ref": "the cat sat", "hyp": "the cat",
+     "wer": {"sub": 0, "del": 1, "ins": 0, "ref": 3}, "cer": {"sub": 0, "del": 4, "ins": 0, "ref": 11}}
+
+with one object of counts per metric of the model's unit (`metrics.METRICS_BY_TOKENS`: "wer" and "cer"
+for letters, "per" for phones): substitutions, deletions, insertions and reference length under that
+metric's alignment. 100 * sum(sub + del + ins) / sum(ref) over the lines is the split's rate in
+results.json, exactly; every statistic over utterances (bootstrap intervals, paired tests) starts here.
 """
 
 from __future__ import annotations
@@ -16,18 +28,20 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from asr_bench.config import read_yaml
 from asr_bench.data.manifest import read_manifest
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.tune import TuningResult, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.featurize import featurize_manifest
-from asr_bench.metrics import cer, wer
+from asr_bench.metrics import METRICS, METRICS_BY_TOKENS, error_rate, utterance_errors
 from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.provenance import provenance
 from asr_bench.tasks.ctc_data import CTCDataset, collate
 from asr_bench.tasks.train_ctc import load_acoustic_model
+from asr_bench.tasks.trainer import CONFIG_FILE, read_summary
 
 
 @torch.inference_mode()
@@ -51,35 +65,69 @@ def compute_emissions(model: Wav2Letter, dataset: CTCDataset, max_frames: int = 
     return emissions
 
 
-def score(references: list[str], hypotheses: list[str], phones: bool) -> dict[str, float]:
-    if phones:
-        return {"per": wer(references, hypotheses)}
-    return {"wer": wer(references, hypotheses), "cer": cer(references, hypotheses)}
+def score_utterances(
+    ids: list[str], references: list[str], hypotheses: list[str], metrics: tuple[str, ...]
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Corpus rates per metric, and the per-utterance rows they are summed from (the .utt.jsonl lines)."""
+    counts = {metric: utterance_errors(references, hypotheses, metric) for metric in metrics}
+    rows = [
+        {"id": utt_id, "ref": ref, "hyp": hyp, **{metric: counts[metric][n] for metric in metrics}}
+        for n, (utt_id, ref, hyp) in enumerate(zip(ids, references, hypotheses, strict=True))
+    ]
+    return {metric: error_rate(counts[metric]) for metric in metrics}, rows
+
+
+def write_utterances(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+def read_utterances(path: Path) -> list[dict[str, Any]]:
+    """The rows of a .utt.jsonl file (see the module docstring), in file order."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AsrBenchError(f"{path}:{number}: not a JSON line ({exc})") from None
+        if not isinstance(row, dict) or not {"id", "ref", "hyp"} <= set(row):
+            raise AsrBenchError(f"{path}:{number}: expected an object with id, ref and hyp")
+        rows.append(row)
+    return rows
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """A results.json, checked: a missing or corrupt file is an error naming it, never a traceback."""
+    if not path.is_file():
+        raise AsrBenchError(f"{path} does not exist: decode the run first (asr-bench decode --run-dir {path.parent} ...)")
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise AsrBenchError(f"{path}: not valid JSON ({exc}); remove it and decode the run again") from None
+    if not isinstance(results, dict) or not isinstance(results.get("splits"), dict):
+        raise AsrBenchError(f"{path}: expected a JSON object with 'splits' (what asr-bench decode writes)")
+    return results
 
 
 def update_results(run_dir: Path, split: str, decoder: str, entry: dict[str, Any]) -> Path:
     """Merge one (split, decoder) entry into run_dir/results.json, refreshing provenance."""
     path = run_dir / "results.json"
-    results = json.loads(path.read_text()) if path.is_file() else {"splits": {}}
+    results = read_results(path) if path.is_file() else {"splits": {}}
     results["splits"].setdefault(split, {})[decoder] = entry
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
-        import yaml
-
-        results["config"] = yaml.safe_load(config_file.read_text())
+        results["config"] = read_yaml(config_file)
         results["seed"] = results["config"].get("seed")
-    train_summary = run_dir / "train_summary.json"
-    if train_summary.is_file():
-        summary = json.loads(train_summary.read_text())
+    summary = read_summary(run_dir)
+    if summary:
         results["train_wall_time_s"] = summary["wall_time_s"]
-        results["labelled_hours"] = summary["labelled_hours"]
+        results["labelled_hours"] = summary.get("labelled_hours")
     results["provenance"] = provenance()
     path.write_text(json.dumps(results, indent=2))
     return path
 
 
 def decode_greedy(checkpoint: str | Path, manifest: str | Path, split: str, run_dir: str | Path) -> dict[str, Any]:
-    """Greedy-decode `manifest`, write hypotheses and emissions under run_dir/decode/<split>/, return metrics."""
+    """Greedy-decode `manifest`, write emissions and greedy.utt.jsonl under run_dir/decode/<split>/, return metrics."""
     started = time.time()
     run_dir = Path(run_dir)
     model, tokenizer, config = load_acoustic_model(checkpoint)
@@ -93,11 +141,11 @@ def decode_greedy(checkpoint: str | Path, manifest: str | Path, split: str, run_
     out = run_dir / "decode" / split
     out.mkdir(parents=True, exist_ok=True)
     torch.save({i: emissions[i].half() for i in ids}, out / "emissions.pt")
-    write_hypotheses(out / "greedy.hyp", ids, hypotheses)
-    write_hypotheses(out / "ref.txt", ids, references)
+    rates, rows = score_utterances(ids, references, hypotheses, METRICS_BY_TOKENS[config.data.tokens])
+    write_utterances(out / "greedy.utt.jsonl", rows)
     audio_s = sum(u.duration for u in utterances)
     entry = {
-        **score(references, hypotheses, config.data.tokens == "phones"),
+        **rates,
         "num_utterances": len(ids),
         "audio_hours": audio_s / 3600,
         "checkpoint": str(checkpoint),
@@ -108,41 +156,32 @@ def decode_greedy(checkpoint: str | Path, manifest: str | Path, split: str, run_
     return entry
 
 
-def write_hypotheses(path: Path, ids: list[str], texts: list[str]) -> None:
-    path.write_text("".join(f"{i}\t{t}\n" for i, t in zip(ids, texts)))
-
-
 def recorded_entry(run_dir: Path, split: str, decoder: str) -> dict[str, Any]:
     """The (split, decoder) entry of run_dir/results.json, or {} where there is none yet."""
     path = run_dir / "results.json"
     if not path.is_file():
         return {}
-    entry: dict[str, Any] = json.loads(path.read_text()).get("splits", {}).get(split, {}).get(decoder, {})
+    entry: dict[str, Any] = read_results(path)["splits"].get(split, {}).get(decoder, {})
     return entry
-
-
-def read_hypotheses(path: Path) -> dict[str, str]:
-    """`id<TAB>text` lines (as `write_hypotheses` writes them) -> {id: text}, in file order."""
-    texts: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        utt_id, tab, text = line.partition("\t")
-        if not tab:
-            raise AsrBenchError(f"{path}:{number}: expected 'id<TAB>text', got {line!r}")
-        texts[utt_id] = text
-    return texts
 
 
 def load_decoded_split(run_dir: Path, split: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The emissions and references a greedy decode of `split` saved, in utterance order."""
     out = run_dir / "decode" / split
-    for path in (out / "emissions.pt", out / "ref.txt"):
+    for path in (out / "emissions.pt", out / "greedy.utt.jsonl"):
         if not path.is_file():
             raise AsrBenchError(f"{path} does not exist: decode split {split!r} greedily first (asr-bench decode)")
     emissions: dict[str, torch.Tensor] = torch.load(out / "emissions.pt")
-    references = read_hypotheses(out / "ref.txt")
+    references = {row["id"]: row["ref"] for row in read_utterances(out / "greedy.utt.jsonl")}
     if set(emissions) != set(references):
-        raise AsrBenchError(f"{out}: emissions.pt and ref.txt cover different utterances: decode {split!r} again")
+        raise AsrBenchError(f"{out}: emissions.pt and greedy.utt.jsonl cover different utterances: decode {split!r} again")
     return {i: emissions[i] for i in references}, references
+
+
+def _greedy_metrics(run_dir: Path, split: str) -> tuple[str, ...]:
+    """The metrics the greedy decode of `split` was scored by: the model's unit, which beam search keeps."""
+    rows = read_utterances(run_dir / "decode" / split / "greedy.utt.jsonl")
+    return tuple(metric for metric in METRICS if rows and metric in rows[0])
 
 
 def tune_beam(
@@ -166,9 +205,9 @@ def decode_beam(
     tuned_on: str | None = None,
     tuning: TuningResult | None = None,
 ) -> dict[str, Any]:
-    """Beam-search the saved emissions of `split`; write <split>/beam.hyp and the "beam" entry of results.json.
+    """Beam-search the saved emissions of `split`; write <split>/beam.utt.jsonl and the "beam" entry of results.json.
 
-    Lexicon-free decodes go to beam_lexicon_free.hyp and entry "beam_lexicon_free", so both can sit beside
+    Lexicon-free decodes go to beam_lexicon_free.utt.jsonl and entry "beam_lexicon_free", so both can sit beside
     greedy. `tuned_on` names the split the weights were tuned on; its search table is stored with that split.
     """
     run_dir = Path(run_dir)
@@ -182,11 +221,14 @@ def decode_beam(
     decode_s = time.perf_counter() - started
     ids = list(references)
     name = "beam_lexicon_free" if config.lexicon_free else "beam"
-    write_hypotheses(run_dir / "decode" / split / f"{name}.hyp", ids, [hypotheses[i] for i in ids])
+    rates, rows = score_utterances(
+        ids, [references[i] for i in ids], [hypotheses[i] for i in ids], _greedy_metrics(run_dir, split)
+    )
+    write_utterances(run_dir / "decode" / split / f"{name}.utt.jsonl", rows)
     greedy = recorded_entry(run_dir, split, "greedy")
     audio_s = float(greedy["audio_hours"]) * 3600 if "audio_hours" in greedy else None
     entry: dict[str, Any] = {
-        **score([references[i] for i in ids], [hypotheses[i] for i in ids], phones=False),
+        **rates,
         "num_utterances": len(ids),
         "lm_dir": None if config.lexicon_free or lm_dir is None else str(lm_dir),
         **dataclasses.asdict(config),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
+from tqdm import tqdm
 
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lm import LanguageModelDir
@@ -61,8 +62,12 @@ def tune_lm_weights(
     word_scores: Sequence[float] = DEFAULT_WORD_SCORES,
     random_budget: int = 0,
     seed: int = 0,
+    progress: bool = True,
 ) -> TuningResult:
-    """Decode `emissions` at each candidate and return the lowest-WER one; `source` names the set in errors."""
+    """Decode `emissions` at each candidate and return the lowest-WER one; `source` names the set in errors.
+
+    A progress bar counts the candidates and shows the best so far.
+    """
     if config.lexicon_free:
         raise AsrBenchError("lexicon-free decoding uses no LM: there is no lm_weight or word_score to tune")
     if not emissions:
@@ -74,10 +79,12 @@ def tune_lm_weights(
     num_tokens = next(iter(emissions.values())).shape[-1]
     method, points = candidates(lm_weights, word_scores, random_budget, seed)
     search: list[dict[str, float]] = []
-    for lm_weight, word_score in points:
-        decoder = build_decoder(replace(config, lm_weight=lm_weight, word_score=word_score), lm_dir, num_tokens)
-        hypotheses = beam_decode(decoder, emissions)
-        score = wer([references[i] for i in ids], [hypotheses[i] for i in ids])
-        search.append({"lm_weight": lm_weight, "word_score": word_score, "wer": score})
-    best = min(search, key=lambda row: row["wer"])  # min keeps the first of equal WERs
+    with tqdm(points, desc=f"tune LM weights ({method})", unit="decode", disable=not progress) as bar:
+        for lm_weight, word_score in bar:
+            decoder = build_decoder(replace(config, lm_weight=lm_weight, word_score=word_score), lm_dir, num_tokens)
+            hypotheses = beam_decode(decoder, emissions)
+            score = wer([references[i] for i in ids], [hypotheses[i] for i in ids])
+            search.append({"lm_weight": lm_weight, "word_score": word_score, "wer": score})
+            best = min(search, key=lambda row: row["wer"])  # min keeps the first of equal WERs
+            bar.set_postfix_str(f"best WER {best['wer']:.2f} at lm_weight {best['lm_weight']:g}, word_score {best['word_score']:g}")
     return TuningResult(best["lm_weight"], best["word_score"], best["wer"], method, search)

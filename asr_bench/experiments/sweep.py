@@ -30,6 +30,7 @@ from asr_bench.errors import ConfigError
 from asr_bench.identity import definition, differing_keys, flatten
 from asr_bench.provenance import provenance
 from asr_bench.tasks.train_ctc import TrainConfig
+from asr_bench.tasks.trainer import read_summary
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ def decoded(run_dir: Path, decode: SweepDecodeConfig) -> bool:
 
 def remaining_steps(cell: Cell, decode: SweepDecodeConfig) -> list[Step]:
     """What is left of a cell: training and decoding, decoding alone, or nothing (a finished cell)."""
-    if not (cell.run_dir / "train_summary.json").is_file():  # written when training ends
+    if not read_summary(cell.run_dir).get("finished"):  # every sitting writes it; `finished` once training ended
         return [cell.train, cell.decode]
     return [] if decoded(cell.run_dir, decode) else [cell.decode]
 
@@ -301,9 +302,9 @@ class SweepProgress:
             entry.pop("step", None)
             if entry["steps"]:
                 entry["wall_time_s"] = sum(s.get("wall_time_s", 0.0) for s in entry["steps"].values())
-            summary = cell.run_dir / "train_summary.json"  # the run's own record of its training time
-            if summary.is_file():
-                entry["train_wall_time_s"] = json.loads(summary.read_text())["wall_time_s"]
+            summary = read_summary(cell.run_dir)  # the run's own record of its training time
+            if summary:
+                entry["train_wall_time_s"] = summary["wall_time_s"]
         self._write()
         if changed:
             self.echo(self.line(cell, state, step))

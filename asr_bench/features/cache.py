@@ -108,8 +108,8 @@ def featurize_batches_to_cache(
     `extract_batch` maps a list of utterances to their (num_frames, dim) tensors. Batches
     are formed from utterances of similar duration (the index, not the file order, locates
     an utterance, so the order is free). Work is written into a temporary directory and
-    renamed on completion, so an interrupted run leaves no half-written entry that a
-    later run could mistake for a finished one; concurrent callers compute an entry once.
+    renamed on completion, and removed if the work is interrupted (Ctrl-C included), so no half-written
+    entry is left that a later run could mistake for a finished one; concurrent callers compute an entry once.
     """
     if not utterances:
         raise AsrBenchError("nothing to featurize: the manifest is empty")
@@ -124,7 +124,11 @@ def featurize_batches_to_cache(
             for stale in final.parent.glob(final.name + ".partial*"):
                 shutil.rmtree(stale, ignore_errors=True)
         tmp = final.with_name(f"{final.name}.partial-{os.getpid()}")
-        _write_entry(tmp, utterances, feature_config, extract_batch, batch_size, description, progress)
+        try:
+            _write_entry(tmp, utterances, feature_config, extract_batch, batch_size, description, progress)
+        except BaseException:  # Ctrl-C or an error: leave no partial entry behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if final.exists() and not (final / META_FILE).is_file():
             shutil.rmtree(final, ignore_errors=True)  # an incomplete entry from an older version
         try:

@@ -71,13 +71,18 @@ def featurize_manifests(
     Training featurizes its train and valid manifests, `asr-bench featurize` any number of them: sharing the
     extractor means a wav2vec checkpoint is hashed once and its model loaded at most once for all of them.
     """
-    extractor = _logmel_extractor(config.logmel) if config.kind == "logmel" else _wav2vec_extractor(config.wav2vec)
+    extractor = feature_extractor(config)
     return [
         featurize_batches_to_cache(
             config.cache_dir, utterances, extractor.key, extractor.extract, extractor.batch_size, description, progress
         )
         for description, utterances in manifests
     ]
+
+
+def feature_extractor(config: FeatureConfig) -> _Extractor:
+    """The features `config` asks for, as a batch function (a wav2vec model is loaded on its first batch)."""
+    return _logmel_extractor(config.logmel) if config.kind == "logmel" else _wav2vec_extractor(config.wav2vec)
 
 
 def _logmel_extractor(settings: LogMelConfig) -> _Extractor:

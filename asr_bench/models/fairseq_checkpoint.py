@@ -66,6 +66,15 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Names that fairseq renamed after the published wav2vec 1.0 files were written (their `args` say
+# arch='audio_cpc', task='speech_pretraining', criterion='binary_cross_entropy'), renamed here on loading
+# as fairseq's checkpoint_utils._upgrade_state_dict renames them.
+_RENAMED_VALUES: dict[str, dict[str, str]] = {
+    "arch": {"audio_cpc": "wav2vec"},
+    "task": {"speech_pretraining": "audio_pretraining"},
+    "criterion": {"binary_cross_entropy": "wav2vec", "kd_binary_cross_entropy": "wav2vec"},
+}
+
 # Settings that change z, c or the parameters, with the only values Wav2Vec implements.
 _SUPPORTED: dict[str, tuple[Any, ...]] = {
     "encoder": ("cnn",),
@@ -203,7 +212,11 @@ def _evaluate_layers(value: Any, key: str) -> list[tuple[int, ...]]:
 
 def _model_settings(args_or_cfg: Any) -> tuple[dict[str, Any], Literal["args", "cfg"]]:
     if isinstance(args_or_cfg, argparse.Namespace):
-        return _plain(args_or_cfg), "args"
+        settings = _plain(args_or_cfg)
+        for key, renamed in _RENAMED_VALUES.items():
+            if settings.get(key) in renamed:
+                settings[key] = renamed[settings[key]]
+        return settings, "args"
     settings = _plain(args_or_cfg)
     if not isinstance(settings, dict):
         raise ConfigError(f"expected fairseq model args (a Namespace) or a cfg mapping, got {type(args_or_cfg).__name__}")

@@ -53,13 +53,6 @@ class Wav2LetterConfig:
     def paper(cls) -> "Wav2LetterConfig":
         return cls()
 
-    @property
-    def total_stride(self) -> int:
-        stride = 1
-        for layer in self.layers:
-            stride *= layer.stride
-        return stride
-
 
 class _ChannelLayerNorm(nn.Module):
     """LayerNorm over channels of a (batch, channel, time) tensor."""

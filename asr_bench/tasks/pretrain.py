@@ -33,7 +33,7 @@ from asr_bench.features.waveform import waveform_store
 from asr_bench.models.wav2vec import StepScores, Wav2Vec, Wav2VecConfig
 from asr_bench.tasks.optim import OptimConfig, configure_optimization
 from asr_bench.tasks.pretrain_data import CropDataset, PretrainDataModule
-from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, run_callbacks, start_run, write_summary
+from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_run, run_callbacks, start_run
 
 log = logging.getLogger(__name__)
 
@@ -191,12 +191,14 @@ def _crop_dataset(utterances: list[Utterance], config: PretrainDataConfig, what:
     return dataset
 
 
-def pretrain(config: PretrainConfig) -> Path:
+def pretrain(config: PretrainConfig, fresh: bool = False) -> Path:
     """Pretrain (or resume) wav2vec on the audio of the train manifests; transcripts are never read."""
     if not config.data.train_manifests:
         raise ConfigError("data.train_manifests is required (a list of manifests whose audio to pretrain on)")
-    started = time.time()
-    out_dir = start_run(config, Path(config.out_dir), config.seed)
+    run = start_run(config, Path(config.out_dir), config.seed, fresh)
+    if run.finished:
+        return run.out_dir
+    out_dir = run.out_dir
     train_utts = _read_all(config.data.train_manifests)
     train_set = _crop_dataset(train_utts, config.data, "train")
     valid_set = _crop_dataset(_read_all(config.data.valid_manifests), config.data, "valid") if config.data.valid_manifests else None
@@ -210,7 +212,5 @@ def pretrain(config: PretrainConfig) -> Path:
     monitor = "valid/loss" if valid_set else "train/loss"
     callbacks = run_callbacks(out_dir, monitor)
     trainer = build_trainer(config.trainer, out_dir, callbacks)
-    fit_resumable(trainer, task, data, out_dir)
-    if trainer.is_global_zero:
-        write_summary(out_dir, started, trainer, pretrain_hours=total_hours(train_utts))
+    fit_run(run, trainer, task, data, pretrain_hours=total_hours(train_utts))
     return out_dir

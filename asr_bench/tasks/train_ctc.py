@@ -1,32 +1,31 @@
 """One CTC training run from a config: features, data, model, Trainer, checkpoints, logs.
 
 A run directory holds everything needed to understand and resume it:
-`config.yaml`, `provenance.json`, `checkpoints/{best,last}.ckpt`, CSV and TensorBoard
-logs. Re-running the same command resumes from `last.ckpt`.
+`config.yaml`, `provenance.json`, `train_summary.json`, `checkpoints/{best,last}.ckpt`, CSV and
+TensorBoard logs. Re-running the same command resumes an unfinished run from `last.ckpt`, leaves a
+finished one as it is, and refuses a changed config (see tasks/trainer.py `start_run`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import pytorch_lightning as pl
-import torch
 from pytorch_lightning.callbacks import EarlyStopping
 
-from asr_bench.config import to_dict
+from asr_bench.config import from_dict, to_dict
 from asr_bench.data.manifest import Utterance, read_manifest, total_hours
 from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer, TokenSet
 from asr_bench.errors import ConfigError
 from asr_bench.features.featurize import FeatureConfig, featurize_manifests
+from asr_bench.models.fairseq_checkpoint import read_checkpoint
 from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
 from asr_bench.tasks.ctc import CTCTask
 from asr_bench.tasks.ctc_data import CTCDataModule, CTCDataset, Tokenizer
 from asr_bench.tasks.optim import OptimConfig
-from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_resumable, run_callbacks, start_run, write_summary
+from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_run, run_callbacks, start_run
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +82,14 @@ def feature_layers(features: FeatureConfig) -> list[str]:
     return ["z", *(str(index) for index in range(len(wav2vec.context_layers)))]
 
 
-def train(config: TrainConfig) -> Path:
-    """Train (or resume) the acoustic model; returns the run directory."""
+def train(config: TrainConfig, fresh: bool = False) -> Path:
+    """Train (or resume) the acoustic model; returns the run directory. `fresh`: discard what the folder holds."""
     if not config.data.train_manifest:
         raise ConfigError("data.train_manifest is required")
-    started = time.time()
-    out_dir = start_run(config, Path(config.out_dir), config.seed)
+    run = start_run(config, Path(config.out_dir), config.seed, fresh)
+    if run.finished:
+        return run.out_dir
+    out_dir = run.out_dir
 
     train_utts = read_manifest(config.data.train_manifest)
     valid_utts = read_manifest(config.data.valid_manifest) if config.data.valid_manifest else None
@@ -116,24 +117,29 @@ def train(config: TrainConfig) -> Path:
     if config.trainer.early_stopping_patience > 0 and valid_set:
         callbacks.append(EarlyStopping(monitor=monitor, mode="min", patience=config.trainer.early_stopping_patience))
     trainer = build_trainer(config.trainer, out_dir, callbacks)
-    fit_resumable(trainer, task, data, out_dir)
-    if trainer.is_global_zero:
-        learned = {}
-        if model.weighted_sum is not None:  # which wav2vec layers the acoustic model drew on
-            learned["layer_weights"] = dict(zip(layers, model.weighted_sum.layer_weights().tolist()))
-        write_summary(out_dir, started, trainer, labelled_hours=total_hours(train_utts), **learned)
+
+    def learned() -> dict[str, Any]:  # which wav2vec layers the acoustic model drew on
+        if model.weighted_sum is None:
+            return {}
+        return {"layer_weights": dict(zip(layers, model.weighted_sum.layer_weights().tolist()))}
+
+    fit_run(run, trainer, task, data, after_fit=learned, labelled_hours=total_hours(train_utts))
     return out_dir
 
 
 def load_acoustic_model(checkpoint: str | Path) -> tuple[Wav2Letter, Tokenizer, TrainConfig]:
-    """Rebuild model, tokenizer and config from a training checkpoint alone."""
-    from asr_bench.config import from_dict
+    """Rebuild model, tokenizer and config from a training checkpoint alone.
 
+    The file is read without running code from it (`read_checkpoint`), so a checkpoint from anywhere is
+    safe to decode with; Lightning still resumes training from the same file.
+    """
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
         raise ConfigError(f"{checkpoint}: checkpoint does not exist")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    hparams = dict(state["hyper_parameters"])
+    state = read_checkpoint(checkpoint)
+    hparams = dict(state.get("hyper_parameters") or {}) if isinstance(state, dict) else {}
+    if "token_symbols" not in hparams or "state_dict" not in state:
+        raise ConfigError(f"{checkpoint}: not a checkpoint of `asr-bench train` (no acoustic model and token set in it)")
     symbols, num_features = hparams.pop("token_symbols"), hparams.pop("num_features")
     layers = hparams.pop("feature_layers", 1)  # checkpoints from before the weighted sum of layers: one
     config = from_dict(TrainConfig, hparams, where=str(checkpoint))
