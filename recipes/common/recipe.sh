@@ -50,6 +50,13 @@ train_model() {
         data.train_manifest="$train" data.valid_manifest="$valid" "$@" ${overrides[@]+"${overrides[@]}"}
 }
 
+# pretrain_wav2vec DIR CONFIG TRAIN_MANIFEST VALID_MANIFEST: wav2vec on the manifests' audio (transcripts unused) in DIR.
+pretrain_wav2vec() {
+    local dir=$1 config=$2 train=$3 valid=$4
+    "$asr" pretrain -c "$config" out_dir="$dir" seed="$seed" data.waveform_cache_dir="$exp_dir/waveforms" \
+        data.train_manifests="[$train]" data.valid_manifests="[$valid]"
+}
+
 # decode_model NAME [decode options ...]: greedy (and beam search with --lm) on the splits given as -m SPLIT=MANIFEST.
 decode_model() {
     local name=$1; shift

@@ -77,9 +77,7 @@ if run_stage 5; then
 fi
 if run_stage 6; then
     log_stage 6 "wav2vec pretraining on the training audio"
-    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$pretrain_dir" seed="$seed" \
-        data.waveform_cache_dir="$exp_dir/waveforms" \
-        data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
+    pretrain_wav2vec "$pretrain_dir" "$wav2vec_pretrain_conf" "$data/train.jsonl" "$data/dev.jsonl"
 fi
 if run_stage 7; then
     log_stage 7 "wav2vec acoustic model"
