@@ -43,6 +43,14 @@ parse_options() {
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 log_stage() { local n=$1; shift; echo "[$(date +%H:%M:%S)] stage $n: $*"; }
 
+# prepare_corpus CORPUS OUT_DIR [prepare options ...]: stage 1, `asr-bench prepare CORPUS` on --corpus-dir.
+prepare_corpus() {
+    local corpus=$1 out=$2; shift 2
+    [ -n "$corpus_dir" ] || die "--corpus-dir is required for stage 1"
+    log_stage 1 "prepare $corpus_dir"
+    "$asr" prepare "$corpus" --corpus-dir "$corpus_dir" --out-dir "$out" "$@"
+}
+
 # train_model NAME CONFIG TRAIN_MANIFEST VALID_MANIFEST [KEY=VALUE ...]: an acoustic model in $exp_dir/NAME.
 train_model() {
     local name=$1 config=$2 train=$3 valid=$4; shift 4

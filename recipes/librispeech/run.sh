@@ -43,9 +43,7 @@ SECONDS=0
 am_conf="$here/conf/acoustic_model.yaml"
 
 if run_stage 1; then
-    [ -n "$corpus_dir" ] || die "--corpus-dir is required for stage 1"
-    log_stage 1 "prepare $corpus_dir"
-    "$asr" prepare librispeech --corpus-dir "$corpus_dir" --out-dir "$data/corpus"
+    prepare_corpus librispeech "$data/corpus"
 fi
 
 if run_stage 2; then

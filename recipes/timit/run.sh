@@ -39,9 +39,7 @@ mkdir -p "$exp_dir"
 SECONDS=0
 
 if run_stage 1; then
-    [ -n "$corpus_dir" ] || die "--corpus-dir is required for stage 1"
-    log_stage 1 "prepare $corpus_dir"
-    "$asr" prepare timit --corpus-dir "$corpus_dir" --out-dir "$data"
+    prepare_corpus timit "$data"
 fi
 if run_stage 2; then
     log_stage 2 "log-mel phone model"
