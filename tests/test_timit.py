@@ -250,6 +250,10 @@ BREAKAGES = {
         lambda d: _edit_line(d / "SI1573.WRD", 3, lambda line: line.split(" ", 1)[1]),
         CorpusLayoutError, r"SI1573\.WRD:3: '\d+ \w+' is not '<start sample> <end sample> <label>'", BAD_LABELS,
     ),
+    "phone ending before it starts": (
+        lambda d: _edit_line(d / "SI1573.PHN", 2, lambda line: " ".join(line.split()[1::-1] + line.split()[2:])),
+        CorpusLayoutError, r"SI1573\.PHN:2: '\w+' ends \(sample \d+\) before it starts \(\d+\)", BAD_LABELS,
+    ),
     "phone past the audio": (
         lambda d: _last_line_past_the_end(d / "SI1573.PHN"),
         CorpusLayoutError, r"SI1573\.PHN:\d+: 'h#' ends at sample \d+, past the end of the audio \(.*SI1573\.WAV has",
