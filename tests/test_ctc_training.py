@@ -99,3 +99,11 @@ def test_warmup_cosine_schedule() -> None:
     assert warmup_cosine(55, 10, 100, 0.1, True) == pytest.approx(0.1 + 0.9 * 0.5)
     assert warmup_cosine(100, 10, 100, 0.1, True) == pytest.approx(0.1)
     assert warmup_cosine(70, 10, 100, 0.1, False) == 1.0
+
+
+def test_prelu_activation_learns_one_slope_per_layer() -> None:
+    config = Wav2LetterConfig(layers=[ConvLayer(8, 5), ConvLayer(8, 5)], activation="prelu")
+    model = Wav2Letter(80, 10, config)
+    slopes = [m for m in model.modules() if isinstance(m, torch.nn.PReLU)]
+    assert len(slopes) == 2 and all(m.weight.numel() == 1 for m in slopes)
+    assert model(torch.randn(2, 80, 30)).shape == (2, 30, 10)

@@ -6,7 +6,8 @@ frames, the first strided, the last two with kernel 1 acting as per-frame MLPs,
 ending in token scores. `Wav2LetterConfig.paper()` is that paper's stack (as in
 torchaudio's `Wav2Letter`): 250 x k48 s2, 7 x (250 x k7), 2000 x k32, 2000 x k1.
 Gated linear units (Dauphin et al. 2017), as in the gated ConvNets of wav2letter++
-that the wav2vec paper trains on WSJ, are an option (`activation="glu"`).
+that the wav2vec paper trains on WSJ, are an option (`activation="glu"`), and so is PReLU (He et al.
+2015), the activation of the paper's TIMIT model (`activation="prelu"`).
 
 All convolutions are padded "same", so the only change in length is the stride.
 
@@ -37,6 +38,10 @@ class ConvLayer:
     dropout: float = 0.0
 
 
+# GLU halves the channels (the conv emits twice as many); PReLU learns one slope per layer (PyTorch's default).
+_ACTIVATIONS = {"relu": nn.ReLU, "prelu": nn.PReLU, "glu": lambda: nn.GLU(dim=1)}
+
+
 def _paper_layers() -> list[ConvLayer]:
     return [ConvLayer(250, 48, 2), *[ConvLayer(250, 7) for _ in range(7)], ConvLayer(2000, 32), ConvLayer(2000, 1)]
 
@@ -46,7 +51,7 @@ class Wav2LetterConfig:
     """Hidden layers (the token projection is added after them), activation, normalisation."""
 
     layers: list[ConvLayer] = field(default_factory=_paper_layers)
-    activation: Literal["relu", "glu"] = "relu"
+    activation: Literal["relu", "prelu", "glu"] = "relu"
     layer_norm: bool = False  # per-frame LayerNorm over channels: independent of padding and batch
 
     @classmethod
@@ -87,7 +92,7 @@ class Wav2Letter(nn.Module):
         for layer in config.layers:
             out_channels = layer.channels * (2 if config.activation == "glu" else 1)
             blocks.append(nn.Conv1d(in_channels, out_channels, layer.kernel, layer.stride, padding=layer.kernel // 2))
-            blocks.append(nn.GLU(dim=1) if config.activation == "glu" else nn.ReLU())
+            blocks.append(_ACTIVATIONS[config.activation]())
             if config.layer_norm:
                 blocks.append(_ChannelLayerNorm(layer.channels))
             if layer.dropout > 0:

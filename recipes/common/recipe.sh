@@ -43,11 +43,26 @@ parse_options() {
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 log_stage() { local n=$1; shift; echo "[$(date +%H:%M:%S)] stage $n: $*"; }
 
+# prepare_corpus CORPUS OUT_DIR [prepare options ...]: stage 1, `asr-bench prepare CORPUS` on --corpus-dir.
+prepare_corpus() {
+    local corpus=$1 out=$2; shift 2
+    [ -n "$corpus_dir" ] || die "--corpus-dir is required for stage 1"
+    log_stage 1 "prepare $corpus_dir"
+    "$asr" prepare "$corpus" --corpus-dir "$corpus_dir" --out-dir "$out" "$@"
+}
+
 # train_model NAME CONFIG TRAIN_MANIFEST VALID_MANIFEST [KEY=VALUE ...]: an acoustic model in $exp_dir/NAME.
 train_model() {
     local name=$1 config=$2 train=$3 valid=$4; shift 4
     "$asr" train -c "$config" out_dir="$exp_dir/$name" seed="$seed" features.cache_dir="$exp_dir/features" \
         data.train_manifest="$train" data.valid_manifest="$valid" "$@" ${overrides[@]+"${overrides[@]}"}
+}
+
+# pretrain_wav2vec DIR CONFIG TRAIN_MANIFEST VALID_MANIFEST: wav2vec on the manifests' audio (transcripts unused) in DIR.
+pretrain_wav2vec() {
+    local dir=$1 config=$2 train=$3 valid=$4
+    "$asr" pretrain -c "$config" out_dir="$dir" seed="$seed" data.waveform_cache_dir="$exp_dir/waveforms" \
+        data.train_manifests="[$train]" data.valid_manifests="[$valid]"
 }
 
 # decode_model NAME [decode options ...]: greedy (and beam search with --lm) on the splits given as -m SPLIT=MANIFEST.

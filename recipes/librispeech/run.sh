@@ -43,9 +43,7 @@ SECONDS=0
 am_conf="$here/conf/acoustic_model.yaml"
 
 if run_stage 1; then
-    [ -n "$corpus_dir" ] || die "--corpus-dir is required for stage 1"
-    log_stage 1 "prepare $corpus_dir"
-    "$asr" prepare librispeech --corpus-dir "$corpus_dir" --out-dir "$data/corpus"
+    prepare_corpus librispeech "$data/corpus"
 fi
 
 if run_stage 2; then
@@ -77,9 +75,7 @@ if run_stage 5; then
 fi
 if run_stage 6; then
     log_stage 6 "wav2vec pretraining on the training audio"
-    "$asr" pretrain -c "$wav2vec_pretrain_conf" out_dir="$pretrain_dir" seed="$seed" \
-        data.waveform_cache_dir="$exp_dir/waveforms" \
-        data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
+    pretrain_wav2vec "$pretrain_dir" "$wav2vec_pretrain_conf" "$data/train.jsonl" "$data/dev.jsonl"
 fi
 if run_stage 7; then
     log_stage 7 "wav2vec acoustic model"
