@@ -19,6 +19,7 @@ SHORTEN_CODING = "pcm,embedded-shorten-v2.00"
 _BLOCK_SAMPLES = 256
 _TYPE_S16LH = 5  # shorten's sample type for 16-bit little-endian PCM
 _FN_QUIT, _FN_BLOCKSIZE = 4, 5
+_RICE_PARAMETERS = np.arange(1, 17)  # the k of a block's Rice code: shorten stores k - 1 in 3 bits and more
 
 
 def sphere_header(fields: dict[str, int | str], size: int = HEADER_BYTES) -> bytes:
@@ -60,74 +61,64 @@ def replace_header(path: Path, **fields: int | str) -> None:
     path.write_bytes(sphere_header(parsed, size) + data[size:])
 
 
-class _BitWriter:
-    """MSB-first bit packing with shorten's variable-length codes."""
-
-    def __init__(self) -> None:
-        self.bits: list[int] = []
-
-    def put(self, value: int, width: int) -> None:
-        self.bits.extend((value >> (width - 1 - i)) & 1 for i in range(width))
-
-    def uvar(self, value: int, k: int) -> None:
-        self.bits.extend([0] * (value >> k) + [1])
-        if k:
-            self.put(value & ((1 << k) - 1), k)
-
-    def ulong(self, value: int) -> None:
-        k = max(value.bit_length(), 1)
-        self.uvar(k, 2)
-        self.uvar(value, k)
-
-    def var(self, value: int, k: int) -> None:
-        self.uvar(2 * value if value >= 0 else -2 * value - 1, k)
-
-    def to_bytes(self) -> bytes:
-        padded = self.bits + [0] * (-len(self.bits) % 8)
-        return np.packbits(np.array(padded, dtype=np.uint8)).tobytes()
+def _rice_bits(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Shorten's uvar codes, MSB first: `value >> k` zeros, a one, then the `k` low bits, for every (value, k)."""
+    high = values >> k
+    lengths = high + 1 + k
+    starts = np.cumsum(lengths) - lengths
+    bits = np.zeros(int(lengths.sum()), dtype=np.uint8)
+    bits[starts + high] = 1
+    owner = np.repeat(np.arange(len(values)), k)  # one entry per low bit, naming its value
+    first_low = np.cumsum(k) - k
+    within = np.arange(len(owner)) - first_low[owner]  # 0 for the most significant low bit
+    bits[starts[owner] + high[owner] + 1 + within] = (values[owner] >> (k[owner] - 1 - within)) & 1
+    return bits
 
 
-def _residuals(block: np.ndarray, history: np.ndarray, order: int) -> np.ndarray:
-    """Residuals of the order-`order` fixed polynomial predictor (order 0: the sample itself; nmean is 0)."""
-    x = np.concatenate([history, block]).astype(np.int64)
-    for _ in range(order):
-        x = np.diff(x)
-    return x[-len(block):]
+def _fold(residuals: np.ndarray) -> np.ndarray:
+    """Signed -> unsigned as shorten's var() codes them: 0, -1, 1, -2, ... -> 0, 1, 2, 3, ..."""
+    return np.where(residuals >= 0, 2 * residuals, -2 * residuals - 1)
 
 
-_RICE_PARAMETERS = np.arange(1, 17)
+def _ulong(value: int) -> list[tuple[int, int]]:
+    width = max(value.bit_length(), 1)
+    return [(width, 2), (value, width)]
 
 
-def _best_rice_parameter(residuals: np.ndarray) -> tuple[int, int]:
-    """(bits, k): the Rice parameter that codes these residuals in the fewest bits, and that many bits."""
-    folded = np.where(residuals >= 0, 2 * residuals, -2 * residuals - 1)
-    bits = ((folded[:, None] >> _RICE_PARAMETERS[None, :]) + 1 + _RICE_PARAMETERS[None, :]).sum(axis=0)
-    best = int(np.argmin(bits))
-    return int(bits[best]), int(_RICE_PARAMETERS[best])
+def _blocks(folded: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(values, widths) of consecutive blocks of `size` samples, each coded with its cheapest predictor and k:
+    the function code (DIFF0..DIFF3 are 0..3) in 2 bits, k - 1 in 3, then the residuals with k."""
+    blocks = [f.reshape(-1, size) for f in folded]  # order -> (blocks, size)
+    cost = np.stack([((b[:, :, None] >> _RICE_PARAMETERS) + 1 + _RICE_PARAMETERS).sum(axis=1) for b in blocks])
+    best = cost.transpose(1, 0, 2).reshape(len(blocks[0]), -1).argmin(axis=1)  # per block, over (order, k)
+    order, k = best // len(_RICE_PARAMETERS), _RICE_PARAMETERS[best % len(_RICE_PARAMETERS)]
+    chosen = np.stack(blocks)[order, np.arange(len(order))]
+    values = np.concatenate([order[:, None], (k - 1)[:, None], chosen], axis=1)
+    widths = np.concatenate([np.full((len(k), 1), 2), np.full((len(k), 1), 3), np.repeat(k[:, None], size, axis=1)], axis=1)
+    return values.ravel(), widths.ravel()
 
 
 def encode_shorten(samples: np.ndarray) -> bytes:
     """16-bit mono samples -> a shorten v2 stream (`ajkg`, version 2, blocks, QUIT)."""
     samples = np.asarray(samples, dtype=np.int16).astype(np.int64)
-    writer = _BitWriter()
-    for value in (_TYPE_S16LH, 1, _BLOCK_SAMPLES, 0, 0, 0):  # type, channels, block size, maxnlpc, nmean, nskip
-        writer.ulong(value)
-    history = np.zeros(3, dtype=np.int64)
-    block_size = _BLOCK_SAMPLES
-    for start in range(0, len(samples), _BLOCK_SAMPLES):
-        block = samples[start : start + _BLOCK_SAMPLES]
-        if len(block) != block_size:
-            writer.uvar(_FN_BLOCKSIZE, 2)
-            writer.ulong(len(block))
-            block_size = len(block)
-        (_, k), order = min((_best_rice_parameter(_residuals(block, history, order)), order) for order in range(4))
-        writer.uvar(order, 2)  # DIFF0..DIFF3 are function codes 0..3
-        writer.uvar(k - 1, 3)  # shorten stores the Rice parameter minus one
-        for residual in _residuals(block, history, order):
-            writer.var(int(residual), k)
-        history = np.concatenate([history, block])[-3:]
-    writer.uvar(_FN_QUIT, 2)
-    return b"ajkg\x02" + writer.to_bytes()
+    # The residuals of each fixed predictor; a block's history is the samples before it (zeros at the start).
+    padded = np.concatenate([np.zeros(3, dtype=np.int64), samples])
+    folded = [_fold(np.diff(padded, n=order)[3 - order :]) for order in range(4)]
+    full = len(samples) - len(samples) % _BLOCK_SAMPLES
+
+    def pairs(items: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([v for v, _ in items], dtype=np.int64), np.array([k for _, k in items], dtype=np.int64)
+
+    # type, channels, block size, maxnlpc, nmean, nskip
+    codes = [pairs([pair for value in (_TYPE_S16LH, 1, _BLOCK_SAMPLES, 0, 0, 0) for pair in _ulong(value)])]
+    if full:
+        codes.append(_blocks([f[:full] for f in folded], _BLOCK_SAMPLES))
+    if full < len(samples):  # a shorter last block: announce its size first
+        codes.append(pairs([(_FN_BLOCKSIZE, 2), *_ulong(len(samples) - full)]))
+        codes.append(_blocks([f[full:] for f in folded], len(samples) - full))
+    codes.append(pairs([(_FN_QUIT, 2)]))
+    values, widths = (np.concatenate(parts) for parts in zip(*codes))
+    return b"ajkg\x02" + np.packbits(_rice_bits(values, widths)).tobytes()  # packbits pads the last byte with zeros
 
 
 def write_shorten_sphere(path: Path, samples: np.ndarray, sample_rate_hz: int = 16_000) -> Path:

@@ -281,3 +281,30 @@ def test_an_utterance_of_noises_only_has_no_words(tmp_path: Path, sample: bytes)
     with pytest.raises(CorpusLayoutError, match="no words in the transcript of 4k0c0301"):
         prepare(fixture, tmp_path / "out", sets=["dev93"])
     assert prepare(fixture, tmp_path / "out", sets=["dev93"], skip_bad=True)["dev93"].skipped == {"empty transcript": 1}
+
+
+def test_shorten_files_are_decoded_once_however_many_epochs(tmp_path: Path, sample: bytes, monkeypatch) -> None:
+    """Decoding shorten costs real time (benchmarks/shorten_decode.py): the caches decode each file once."""
+    import asr_bench.data.audio as audio
+    from asr_bench.config import from_dict
+    from asr_bench.features.waveform import waveform_store
+    from asr_bench.tasks.train_ctc import TrainConfig, train
+
+    prepare(build_wsj(tmp_path / "ldc", sample), tmp_path / "out", sets=["dev93"])
+    manifest = tmp_path / "out" / "dev93.jsonl"
+    decoded: list[str] = []
+    real_decode = audio._decode_shorten
+    monkeypatch.setattr(audio, "_decode_shorten", lambda path: decoded.append(path.name) or real_decode(path))
+    config = {
+        "out_dir": str(tmp_path / "am"),
+        "data": {"train_manifest": str(manifest), "valid_manifest": str(manifest), "max_frames_per_batch": 2000},
+        "features": {"cache_dir": str(tmp_path / "features")},
+        "model": {"layers": [{"channels": 16, "kernel": 3}]},
+        "trainer": {"max_epochs": 3, "progress_bar": False},
+    }
+    train(from_dict(TrainConfig, config))
+    assert sorted(name.lower() for name in decoded) == ["4k0c0301.wv1", "4k0c0302.wv1", "4k2c0301.wv1"], "once each, for all three epochs"
+    utterances = read_manifest(manifest)
+    for _ in range(2):
+        store = waveform_store(utterances, tmp_path / "waveforms", progress=False, workers=1)
+    assert len(decoded) == 6 and store.num_frames("4k0c0301") == 4096
