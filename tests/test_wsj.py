@@ -122,6 +122,9 @@ def test_lm_text_is_decompressed_and_normalised(tmp_path: Path, sample: bytes) -
     prepare(fixture, tmp_path / "out", sets=["dev93"], lm_text=tmp_path / "lm" / "lm_text.txt")
     assert (tmp_path / "lm" / "lm_text.txt").read_text().splitlines() == LM_SENTENCES
     assert summary(tmp_path / "out")["lm_text"]["sentences"] == len(LM_SENTENCES)
+    shutil.rmtree(disc(fixture, "13-32.1"))
+    with pytest.raises(CorpusLayoutError, match="WSJ1 disc 13-32.1 is not in .* LM training text"):
+        prepare(fixture, tmp_path / "out", sets=["dev93"], lm_text=tmp_path / "lm" / "lm_text.txt")
 
 
 def test_the_lzw_fixture_is_unix_compress_data() -> None:
