@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-NULL_TRANSCRIPT = "~~"
+NULL_WAVEFORM = "~~"  # a whole .dot transcript saying that nothing was said
 
 _SPOKEN_NOVEMBER_93 = {"%percent": "percent", ".point": "point"}
 _NOT_SPEECH = (
@@ -77,7 +77,7 @@ def normalize_transcript(text: str) -> str:
 
 def is_null_transcript(text: str) -> bool:
     """True for `~~`: the `.dot` mark of a null waveform, an utterance in which nothing was said."""
-    return text.strip() == NULL_TRANSCRIPT
+    return text.strip() == NULL_WAVEFORM
 
 
 def lm_sentences(lines: Iterable[str], known_words: set[str]) -> Iterator[str]:
