@@ -138,10 +138,11 @@ def test_cli_prepares_wsj_and_prints_the_sets(tmp_path: Path, sample: bytes, cap
     fixture = build_wsj(tmp_path / "ldc", sample)
     out = tmp_path / "out"
     assert main(["prepare", "wsj", "--wsj0", str(fixture.roots["wsj0"]), "--wsj1", str(fixture.roots["wsj1"]),
-                 "--out-dir", str(out), "--sets", "si284,dev93"]) == 0
+                 "--out-dir", str(out), "--sets", "si84,si284,dev93"]) == 0
     printed = capsys.readouterr().out
     assert "si284: 9 utterances, 5 speakers" in printed and "skipped 1 null transcript, 1 zero-length audio" in printed
     assert "dev93: 3 utterances, 2 speakers" in printed
+    assert "all: 12 utterances, 7 speakers" in printed, "si84's utterances counted once, though in si284 too"
 
 
 # --- bad input ---------------------------------------------------------------------------------------------
