@@ -9,7 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("asr-bench", "torch", "torchaudio", "pytorch-lightning", "jiwer", "soundfile", "numpy", "kenlm", "flashlight-text")
+PACKAGES = (
+    "asr-bench", "torch", "torchaudio", "pytorch-lightning", "jiwer", "soundfile", "desphere", "desphere-native", "numpy",
+    "kenlm", "flashlight-text",
+)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -9,7 +9,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import asr_bench, torch, torchaudio, pytorch_lightning, jiwer, kenlm, flashlight.lib.text, pytest" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import asr_bench, torch, torchaudio, pytorch_lightning, jiwer, kenlm, flashlight.lib.text, desphere, unlzw3, pytest" 2>/dev/null; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
 fi

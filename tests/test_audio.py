@@ -1,17 +1,20 @@
-"""Audio loading on real files: FLAC, Ogg/Opus, RIFF WAV and NIST SPHERE, rates, channels, bad files."""
+"""Audio loading on real files: FLAC, Ogg/Opus, RIFF WAV, NIST SPHERE (uncompressed and shorten), rates, channels,
+bad files."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import desphere
 import numpy as np
 import pytest
 import soundfile
 import torch
 
-from asr_bench.data.audio import SAMPLE_RATE_HZ, audio_info, load_audio
+from asr_bench.data.audio import SAMPLE_RATE_HZ, AudioInfo, audio_info, load_audio
 from asr_bench.errors import BadAudioError
+from sphere_fixtures import replace_header, write_shorten_sphere
 
 # A ci utterance whose lossy twin is in librispeech-mini (same samples count, Opus-coded).
 UTT = "1088-134315-0055"
@@ -143,3 +146,92 @@ def test_zero_length_audio_is_an_error_naming_it(tmp_path: Path, name: str, cont
         with pytest.raises(BadAudioError, match="zero-length") as caught:
             read(path)
         assert str(path) in str(caught.value)
+
+
+# --- NIST SPHERE with embedded shorten (WSJ's .wv1) -------------------------------------------------------
+
+WSJ_SAMPLE = Path("sphere") / "wsj_style.wv1"  # shorten-coded; its samples are fixtures/qlpc_ar2.wav's
+WSJ_SAMPLE_REFERENCE = Path("sphere") / "fixtures" / "qlpc_ar2.wav"
+
+
+def test_shorten_sphere_decodes_bit_for_bit_to_the_reference_samples(shared_data: Path) -> None:
+    path = shared_data / WSJ_SAMPLE
+    with pytest.raises(soundfile.LibsndfileError):
+        soundfile.info(str(path))  # libsndfile cannot read shorten: this path must not go through it
+    reference = int16_reference(shared_data / WSJ_SAMPLE_REFERENCE)
+    assert audio_info(path) == AudioInfo(num_samples=len(reference), sample_rate_hz=SAMPLE_RATE_HZ, num_channels=1)
+    waveform = load_audio(path)
+    assert waveform.dtype == torch.float32 and waveform.shape == (len(reference),)
+    np.testing.assert_array_equal(waveform.numpy(), reference)
+    span = load_audio(path, offset_s=0.1, duration_s=0.05)
+    np.testing.assert_array_equal(span.numpy(), reference[1600:2400])
+
+
+def test_shorten_duration_comes_from_the_header_without_decoding(shared_data: Path, monkeypatch) -> None:
+    def no_decoding(data: bytes) -> bytes:
+        raise AssertionError("audio_info decoded the shorten stream")
+
+    monkeypatch.setattr(desphere, "transcode_bytes", no_decoding)
+    assert audio_info(shared_data / WSJ_SAMPLE).num_samples == 4096
+
+
+def test_real_speech_written_as_shorten_decodes_to_the_same_samples(shared_data: Path, tmp_path: Path) -> None:
+    flac = shared_data / "ci" / "librispeech" / "1088" / f"{UTT}.flac"
+    samples, rate = soundfile.read(str(flac), dtype="int16")
+    path = write_shorten_sphere(tmp_path / "4a8c0201.wv1", samples, rate)
+    assert path.stat().st_size < 0.7 * 2 * len(samples), "the stream should compress speech"
+    assert audio_info(path).num_samples == UTT_SAMPLES
+    np.testing.assert_array_equal(load_audio(path).numpy(), int16_reference(flac))
+
+
+def bad_shorten_files(shared_data: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, what the error must say), each made from the real WSJ-style sample."""
+    sample = (shared_data / WSJ_SAMPLE).read_bytes()
+    truncated = tmp_path / "truncated.wv1"
+    truncated.write_bytes(sample[: len(sample) // 2])
+    scrambled = tmp_path / "scrambled.wv1"
+    scrambled.write_bytes(sample[:2000] + bytes(b ^ 0x5A for b in sample[2000:2100]) + sample[2100:])
+    no_stream = tmp_path / "no_stream.wv1"
+    no_stream.write_bytes(sample[:1024] + b"\0" * 4000)
+    return {
+        "truncated": (truncated, "corrupt shorten"),
+        "scrambled": (scrambled, "corrupt shorten"),
+        "no stream": (no_stream, "ajkg"),
+        "malformed (desphere's gate fixture)": (shared_data / "sphere" / "fixtures" / "shorten_gate.sph", "ajkg"),
+    }
+
+
+def test_corrupt_shorten_stream_is_an_error_naming_the_file(shared_data: Path, tmp_path: Path) -> None:
+    for name, (path, expected) in bad_shorten_files(shared_data, tmp_path).items():
+        with pytest.raises(BadAudioError, match=expected) as caught:
+            load_audio(path)
+        assert str(path) in str(caught.value), name
+
+
+def test_sphere_with_an_unsupported_coding_is_refused_by_name(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "wavpack.wv1"
+    path.write_bytes((shared_data / WSJ_SAMPLE).read_bytes())
+    replace_header(path, sample_coding="pcm,embedded-wavpack-1.00")
+    for read in (load_audio, audio_info):
+        with pytest.raises(BadAudioError, match="pcm,embedded-wavpack-1.00") as caught:
+            read(path)
+        assert str(path) in str(caught.value) and "expected pcm" in str(caught.value)
+
+
+def test_shorten_at_another_rate_is_an_error_unless_resampling_is_asked_for(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "8k.wv1"
+    path.write_bytes((shared_data / WSJ_SAMPLE).read_bytes())
+    replace_header(path, sample_rate=8000)
+    assert audio_info(path).sample_rate_hz == 8000
+    with pytest.raises(BadAudioError, match="sample rate 8000 Hz, expected 16000 Hz"):
+        load_audio(path, resample=False)
+    assert load_audio(path).shape == (2 * 4096,)
+
+
+def test_shorten_with_no_samples_is_zero_length_audio(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "empty.wv1"
+    path.write_bytes((shared_data / WSJ_SAMPLE).read_bytes())
+    replace_header(path, sample_count=0)
+    with pytest.raises(BadAudioError, match="zero-length") as caught:
+        audio_info(path)
+    assert str(path) in str(caught.value)

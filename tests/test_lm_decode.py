@@ -156,6 +156,30 @@ def test_lm_build_writes_the_lm_directory(tmp_path: Path, capsys) -> None:
     assert beam_decode(decoder, {"u": emissions_for(spelled("the cat sat"))}) == {"u": "the cat sat"}
 
 
+@needs_lmplz
+def test_lexicon_from_given_transcripts_and_word_lists_only(tmp_path: Path, capsys) -> None:
+    """WSJ's way: an LM on the LM text, a lexicon of the training and dev transcripts' words (or a vocabulary)."""
+    text = tmp_path / "lm_text.txt"
+    text.write_text("the cat sat\nthe hat sat\na dog ran far\n")
+    train = write_manifest(tmp_path / "train.jsonl", [utterance("s1-1", "the cat sat")])
+    dev = write_manifest(tmp_path / "dev.jsonl", [utterance("s2-1", "a zebra ran")])
+    out = tmp_path / "lm"
+    argv = ["lm", "build", "--order", "2", "--out", str(out), "--text", str(text), "--train-manifest", str(train)]
+    assert main([*argv, "--lexicon-manifest", str(train), "--lexicon-manifest", str(dev)]) == 0
+    lexicon = [line.split("\t")[0] for line in (out / "lexicon.txt").read_text().splitlines()]
+    assert lexicon == ["a", "cat", "ran", "sat", "the", "zebra"]  # not the LM's "hat", "dog", "far"
+    info = json.loads((out / "lm.json").read_text())
+    assert info["lexicon_words"] == 6 and info["lexicon_words_not_in_lm"] == 1
+    assert info["lexicon_sources"] == [str(train), str(dev)]
+
+    vocabulary = tmp_path / "vocab_20k.txt"
+    vocabulary.write_text("the\ndog\nfar\n")
+    capsys.readouterr()
+    assert main([*argv, "--lexicon-words", str(vocabulary)]) == 0
+    assert "up to date" not in capsys.readouterr().out, "another lexicon is another LM directory"
+    assert [line.split("\t")[0] for line in (out / "lexicon.txt").read_text().splitlines()] == ["dog", "far", "the"]
+
+
 def test_lm_build_reuses_an_up_to_date_directory(tmp_path: Path, capsys) -> None:
     """Re-running a recipe keeps the LM it built; new text, another order, a missing file or --force rebuild it."""
     train = write_manifest(tmp_path / "train.jsonl", [utterance(f"s1-{i}", t) for i, t in

@@ -191,3 +191,62 @@ def test_cli_split_writes_parts_subsets_and_provenance(tmp_path: Path, capsys) -
 
     assert main(["split", "--manifest", str(manifest), "--out-dir", str(out), "--subset-hours", "100h"]) == 2
     assert "100 h subset was asked for" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# WSJ's low-resource subsets: a manifest the size of si284, durations only
+
+
+def si284_sized(seed: int = 0) -> list[Utterance]:
+    """37416 utterances of 283 speakers as WSJ has them: 83 WSJ0 speakers with 7138 utterances (TI's 28 read about
+    50 each, MIT's and SRI's about 104), 200 WSJ1 speakers with 30278; about 7.8 s each (81 h), each speaker at a
+    speaking rate of their own."""
+    rng = random.Random(seed)
+    counts = [50] * 28 + [104 + (i < 18) for i in range(55)] + [151 + (i < 78) for i in range(200)]
+    assert (len(counts), sum(counts[:83]), sum(counts)) == (283, 7138, 37416)
+    utterances = []
+    for index, count in enumerate(counts):
+        speaker = f"{index:03x}"
+        rate = rng.uniform(0.8, 1.25)
+        for number in range(count):
+            duration = min(max(rng.lognormvariate(2.0, 0.35) * rate, 1.5), 30.0)
+            utterances.append(Utterance(f"{speaker}c{number:04x}", "", round(duration, 3), speaker, "A TEXT",
+                                        gender="F" if index % 2 else "M"))
+    return utterances
+
+
+def test_wsj_8h_subset_is_within_one_percent_nested_and_speaker_balanced() -> None:
+    utterances = si284_sized()
+    total_h = sum(u.duration for u in utterances) / 3600
+    assert 75 < total_h < 90, "about si284's 81 h"
+    subsets = nested_subsets(utterances, [1.0, 2.0, 4.0, 8.0], seed=0, tolerance=0.01)
+    previous: set[str] = set()
+    for hours, subset in subsets.items():
+        subset_h = sum(u.duration for u in subset) / 3600
+        print(f"{hours:g} h asked: {subset_h:.4f} h, {len(subset)} utterances, {len(speakers(subset))} speakers")
+        assert hours <= subset_h <= 1.01 * hours
+        ids = {u.id for u in subset}
+        assert previous < ids
+        previous = ids
+    eight = subsets[8.0]
+    seconds = Counter()
+    for utt in eight:
+        seconds[utt.speaker] += utt.duration
+    assert set(seconds) == speakers(utterances), "every si284 speaker reads part of the 8 h"
+    assert max(seconds.values()) - min(seconds.values()) <= 30.0, "within one utterance of an even share"
+    assert nested_subsets(utterances, [8.0], seed=0, tolerance=0.01)[8.0] == eight, "same seed, same subset"
+
+
+def test_cli_split_without_hold_out_cuts_subsets_of_the_whole_manifest(tmp_path: Path, capsys) -> None:
+    manifest = write_manifest(tmp_path / "si84.jsonl", corpus())
+    out = tmp_path / "subsets"
+    assert main(["split", "-m", str(manifest), "--out-dir", str(out), "--no-hold-out", "--subset-hours", "10min,1h",
+                 "--subset-tolerance", "0.01"]) == 0
+    assert sorted(p.name for p in out.glob("*.jsonl")) == ["si84_10min.jsonl", "si84_1h.jsonl"]
+    one_hour = read_manifest(out / "si84_1h.jsonl")
+    assert 1.0 <= sum(u.duration for u in one_hour) / 3600 <= 1.01
+    info = json.loads((out / "split.json").read_text())
+    assert info["hold_out"] is False and info["subset_tolerance"] == 0.01 and info["speakers"] == {}
+    assert main(["split", "-m", str(manifest), "--out-dir", str(out), "--no-hold-out", "--subset-hours", "1h",
+                 "--subset-tolerance", "2"]) == 2
+    assert "tolerance must be a fraction" in capsys.readouterr().err

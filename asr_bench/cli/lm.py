@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from asr_bench.decode.lm import build_lm
+from asr_bench.decode.lm import LexiconSources, build_lm
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="manifest whose transcripts are LM text and whose words enter the lexicon (repeatable)")
     build.add_argument("--exclude-manifest", type=Path, action="append", default=[],
                        help="manifest whose sentences must not be in the LM text, e.g. dev and test (repeatable)")
+    build.add_argument("--lexicon-manifest", type=Path, action="append", default=[],
+                       help="manifest whose transcript words make up the lexicon (repeatable); with --lexicon-words, "
+                       "the lexicon is exactly these words instead of the LM's and the training transcripts'")
+    build.add_argument("--lexicon-words", type=Path, action="append", default=[],
+                       help="word list, one word a line, whose words make up the lexicon (repeatable), e.g. a vocabulary")
     build.add_argument("--order", type=int, default=4, help="n-gram order (default 4, as in the paper)")
     build.add_argument("--out", type=Path, required=True, help="output LM directory")
     build.add_argument("--force", action="store_true",
@@ -34,7 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    info = build_lm(args.out, args.order, args.text, args.train_manifest, args.exclude_manifest, args.force)
+    lexicon = LexiconSources(tuple(args.lexicon_manifest), tuple(args.lexicon_words))
+    info = build_lm(args.out, args.order, args.text, args.train_manifest, args.exclude_manifest, args.force, lexicon)
     if info.get("reused"):
         print(f"{args.out}: up to date (built from the same text and order; --force rebuilds)")
         return 0

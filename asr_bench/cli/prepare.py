@@ -81,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summaries(summaries: dict[str, ManifestSummary], out_dir: Path, wall_s: float) -> None:
-    """One line per split, then the whole corpus (speakers counted once across splits)."""
+    """One line per split, then the whole corpus (speakers and utterances counted once across splits: WSJ's si284
+    holds si84)."""
     for name, summary in summaries.items():
         print(f"{name}: {summary.describe()}")
     if len(summaries) > 1:
-        utterances = [u for name in summaries for u in read_manifest(out_dir / f"{name}.jsonl")]
+        utterances = list({u.id: u for name in summaries for u in read_manifest(out_dir / f"{name}.jsonl")}.values())
         skipped: dict[str, int] = {}
         for summary in summaries.values():
             for reason, count in summary.skipped.items():

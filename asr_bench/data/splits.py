@@ -6,7 +6,8 @@
 * `nested_subsets`: training subsets by labelled hours (10 min inside 30 min inside
   1 h ...), so a sweep over hours changes only the amount of data, never which
   speakers or sentences the smaller runs saw; each subset spreads its hours over
-  as many speakers as evenly as it can, within 2% of the asked duration.
+  as many speakers as evenly as it can, within a tolerance of the asked duration
+  (2% by default; the WSJ recipe's 8 h low-resource subset asks for 1%).
 
 Both are seeded and deterministic: the same manifest and seed give the same
 utterances on any machine (Python's `random.Random`, on sorted inputs).
@@ -24,7 +25,7 @@ from asr_bench.errors import ConfigError, ManifestError
 
 log = logging.getLogger(__name__)
 
-# Largest relative gap between a subset's duration and the duration asked for.
+# Largest relative gap between a subset's duration and the duration asked for, unless a caller asks for another.
 SUBSET_TOLERANCE = 0.02
 
 
@@ -105,7 +106,7 @@ def speaker_disjoint_split(
 
 
 def nested_subsets(
-    utterances: Sequence[Utterance], hours: Sequence[float], seed: int = 0
+    utterances: Sequence[Utterance], hours: Sequence[float], seed: int = 0, tolerance: float = SUBSET_TOLERANCE
 ) -> dict[float, list[Utterance]]:
     """Nested, speaker-balanced subsets of about `hours` each: {hours: utterances}, smallest first.
 
@@ -113,10 +114,11 @@ def nested_subsets(
     subset contains all smaller ones. Each step takes the speaker with the fewest
     seconds selected so far (ties broken by a seeded speaker order) and adds that
     speaker's next utterance (speaker's utterances in a seeded order) that still fits
-    under target * (1 + 2%); it stops once the target is reached. A subset thus spreads
+    under target * (1 + tolerance); it stops once the target is reached, so a subset
+    holds between its target and target * (1 + tolerance). A subset thus spreads
     over as many speakers, as evenly in hours, as the corpus allows. A target larger
     than the whole manifest is a ConfigError (there is no honest subset of it); one
-    that cannot be met within 2% (a tiny corpus of long utterances) is too.
+    that cannot be met within the tolerance (a tiny corpus of long utterances) is too.
 
     Utterances keep their input order within each subset.
     """
@@ -124,6 +126,8 @@ def nested_subsets(
         return {}
     if any(not h > 0 for h in hours):
         raise ConfigError(f"subset hours must be positive, got {list(hours)}")
+    if not 0 < tolerance < 1:
+        raise ConfigError(f"subset tolerance must be a fraction between 0 and 1, got {tolerance}")
     total_s = sum(u.duration for u in utterances)
     targets = sorted(set(hours))
     if targets[-1] * 3600.0 > total_s:
@@ -146,7 +150,7 @@ def nested_subsets(
     subsets: dict[float, list[Utterance]] = {}
     for target_h in targets:
         target_s = target_h * 3600.0
-        limit_s = target_s * (1.0 + SUBSET_TOLERANCE)
+        limit_s = target_s * (1.0 + tolerance)
         while selected_s < target_s:
             pick = _next_pick(queues, speaker_s, rank, limit_s - selected_s, utterances)
             if pick is None:
@@ -156,9 +160,9 @@ def nested_subsets(
             selected.append(index)
             selected_s += utterances[index].duration
             speaker_s[speaker] += utterances[index].duration
-        if abs(selected_s - target_s) > SUBSET_TOLERANCE * target_s:
+        if abs(selected_s - target_s) > tolerance * target_s:
             raise ConfigError(
-                f"cannot fill a {target_h:g} h subset within {SUBSET_TOLERANCE:.0%}: reached "
+                f"cannot fill a {target_h:g} h subset within {tolerance:.1%}: reached "
                 f"{selected_s / 3600.0:.4f} h with no remaining utterance short enough"
             )
         subsets[target_h] = [utterances[i] for i in sorted(selected)]

@@ -11,6 +11,10 @@ An LM directory holds everything the lexicon decoder needs, so decoding takes on
 
 Dev and test sentences are removed from the LM text: with a tiny corpus (LibriSpeech train-clean-5 is split by
 speaker, but books repeat) an LM that has seen the evaluation sentences would make the LM's WER gain meaningless.
+
+The lexicon holds every LM word and every training-transcript word, unless lexicon sources are given: then it is
+exactly the words of those transcripts and word lists (the paper's WSJ lexicon is si284 + nov93dev's words; WSJ's
+20k vocabulary is another), and LM words outside it are never output.
 """
 
 from __future__ import annotations
@@ -37,6 +41,24 @@ from asr_bench.errors import AsrBenchError
 # than it needs it sorts on disk under the output directory, so this limits speed, never correctness.
 LMPLZ_MEMORY = "1G"
 FALLBACK_DISCOUNTS = re.compile(r"Substituting fallback discounts for order (\d+)")
+
+
+@dataclass(frozen=True)
+class LexiconSources:
+    """Where the lexicon's words come from, when not from the LM text: transcripts and one-word-a-line lists."""
+
+    manifests: tuple[Path, ...] = ()
+    word_lists: tuple[Path, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.manifests or self.word_lists)
+
+    def words(self) -> set[str]:
+        words = {w for path in self.manifests for u in read_manifest(path) for w in normalize_text(u.text).split()}
+        words.update(w for path in self.word_lists for line in read_text_file(path) for w in line.split())
+        if not words:
+            raise AsrBenchError(f"the lexicon sources {[str(p) for p in (*self.manifests, *self.word_lists)]} hold no words")
+        return words
 
 
 @dataclass
@@ -135,6 +157,7 @@ def build_lm(
     train_manifests: Sequence[Path] = (),
     exclude_manifests: Sequence[Path] = (),
     force: bool = False,
+    lexicon: LexiconSources = LexiconSources(),
 ) -> dict[str, Any]:
     """Build an LM directory (see the module docstring) and return the contents of its lm.json.
 
@@ -146,7 +169,9 @@ def build_lm(
     started = time.time()
     text = gather_lm_text(text_files, train_manifests, exclude_manifests)
     lm_dir = LanguageModelDir(out_dir)
-    inputs = _input_digest(text, order)
+    word_counts = Counter(word for sentence in text.sentences for word in sentence.split())
+    lexicon_words = lexicon.words() if lexicon else set(word_counts) | text.train_words
+    inputs = _input_digest(text, order, lexicon_words)
     previous = json.loads(lm_dir.info.read_text(encoding="utf-8")) if lm_dir.info.is_file() else {}
     built = all(path.is_file() for path in (lm_dir.arpa, lm_dir.binary, lm_dir.lexicon, lm_dir.tokens))
     if not force and built and previous.get("input_sha256") == inputs:
@@ -157,8 +182,7 @@ def build_lm(
     fallback_orders = run_lmplz(text_path, lm_dir.arpa, order)
     run_build_binary(lm_dir.arpa, lm_dir.binary)
 
-    word_counts = Counter(word for sentence in text.sentences for word in sentence.split())
-    write_lexicon(lm_dir.lexicon, set(word_counts) | text.train_words)
+    write_lexicon(lm_dir.lexicon, lexicon_words)
     write_tokens(lm_dir.tokens, LetterTokenizer().tokens)
     num_lexicon_words = validate_lexicon(lm_dir.lexicon, read_tokens(lm_dir.tokens))
     info = {
@@ -167,6 +191,8 @@ def build_lm(
         "words": sum(word_counts.values()),
         "vocab_size": len(word_counts),
         "lexicon_words": num_lexicon_words,
+        "lexicon_sources": [str(p) for p in (*lexicon.manifests, *lexicon.word_lists)] or "LM text and training transcripts",
+        "lexicon_words_not_in_lm": len(lexicon_words - set(word_counts)),
         "sources": text.sources,
         "excluded_manifests": [str(p) for p in exclude_manifests],
         "excluded_sentences": text.excluded_sentences,
@@ -178,12 +204,12 @@ def build_lm(
     return info
 
 
-def _input_digest(text: LMText, order: int) -> str:
-    """What determines an LM directory's content: the order, the LM sentences and the lexicon's training words."""
+def _input_digest(text: LMText, order: int, lexicon_words: set[str]) -> str:
+    """What determines an LM directory's content: the order, the LM sentences and the lexicon's words."""
     digest = hashlib.sha256(f"order={order}\n".encode())
     for sentence in text.sentences:
         digest.update(sentence.encode("utf-8") + b"\n")
-    digest.update(b"\0" + " ".join(sorted(text.train_words)).encode("utf-8"))
+    digest.update(b"\0" + " ".join(sorted(lexicon_words)).encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -8,7 +8,9 @@ reports a bad utterance the same way:
 * without `skip_bad`, the first unusable utterance raises an error naming its file and what was
   expected (BadAudioError for audio, CorpusLayoutError for transcripts and layout);
 * with `skip_bad`, it is left out, counted by reason, and listed ("id: message") in the split's
-  summary, which `write_prepared` keeps in `<out_dir>/summary.json` beside the manifests.
+  summary, which `write_prepared` keeps in `<out_dir>/summary.json` beside the manifests;
+* a corpus's documented defects (`always_skip` reasons, e.g. WSJ's null transcripts and empty audio
+  files) are left out, counted and listed the same way whether or not `skip_bad` is set.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def check_candidates(
     total: int | None = None,
     description: str = "prepare",
     progress: bool = True,
+    always_skip: frozenset[str] = frozenset(),
 ) -> PreparedSplit:
     """Turn candidates into manifest utterances, reading each audio header once; raise or skip each bad one.
 
@@ -119,7 +122,7 @@ def check_candidates(
         seen[cand.utt_id] = cand.audio
         checked = cand.problem or _check_audio(cand, sample_rate_hz, verify_audio, infos)
         if isinstance(checked, Problem):
-            if not skip_bad:
+            if not skip_bad and checked.reason not in always_skip:
                 error = BadAudioError if checked.reason in AUDIO_REASONS else CorpusLayoutError
                 raise error(f"{checked.message} (skip_bad / --skip-bad leaves such utterances out and counts them)")
             log.warning("skipping %s: %s", cand.utt_id, checked.message)
