@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,15 @@ from asr_bench.config import from_dict, load_config
 from asr_bench.data.manifest import write_manifest
 from asr_bench.errors import ConfigError
 from asr_bench.experiments.launchers import LocalLauncher
-from asr_bench.experiments.sweep import LocalLauncherConfig, SweepConfig, check, check_cells, override, plan
+from asr_bench.experiments.sweep import (
+    LocalLauncherConfig,
+    SweepConfig,
+    SweepDecodeConfig,
+    check,
+    check_cells,
+    override,
+    plan,
+)
 from corpus_fixtures import shortest_ci_utterances
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "librispeech"
@@ -257,3 +266,15 @@ def test_ctrl_c_stops_the_running_cell_and_says_how_to_resume(launcher: str, deb
     if launcher == "local":
         assert cell["steps"]["train"]["returncode"] != 0
         assert "Detected KeyboardInterrupt, attempting graceful shutdown" in (run_dir / "train.log").read_text()
+
+
+def test_only_subsets_plans_just_those_cells(tmp_path: Path) -> None:
+    base = tmp_path / "am.yaml"
+    base.write_text("seed: 0\n")
+    config = SweepConfig(base_config=str(base), subsets={"1h": "a.jsonl", "2h": "b.jsonl", "all": "c.jsonl"},
+                         feature_sets={"logmel": {"features.kind": "logmel"}}, seeds=[0, 1],
+                         decode=SweepDecodeConfig(manifests={"dev": "dev.jsonl"}), only_subsets=["2h", "all"])
+    assert [cell.name for cell in plan(config)] == ["2h/logmel/seed0", "2h/logmel/seed1", "all/logmel/seed0",
+                                                     "all/logmel/seed1"]
+    with pytest.raises(ConfigError, match=r"only_subsets \['3h'\]: not among the sweep's subsets \(1h, 2h, all\)"):
+        plan(replace(config, only_subsets=["3h"]))

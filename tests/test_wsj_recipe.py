@@ -1,7 +1,7 @@
 """recipes/wsj/run.sh end to end, every stage, on a generated WSJ copy of real speech: the 30 LibriSpeech utterances
 of ../shared/data/ci written as shorten `.wv1` files on the LDC discs, with a tiny acoustic model and wav2vec and a
 few updates each. It runs 13 `asr-bench` processes, each importing torch and Lightning, so it takes one to two
-minutes on two idle cores: it is marked slow (run it with `pytest -m slow tests/test_wsj_recipe.py`)."""
+minutes on two idle cores."""
 
 from __future__ import annotations
 
@@ -59,7 +59,6 @@ def speech_as_wsj(ci_librispeech_rows: list[dict[str, str]], shared_data: Path) 
     return utterances
 
 
-@pytest.mark.slow
 def test_wsj_recipe_end_to_end(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
     fixture = build_wsj(tmp_path / "ldc", b"", utterances=speech_as_wsj(ci_librispeech_rows, shared_data))
     wrapper = tmp_path / "asr-bench"
@@ -89,13 +88,14 @@ def test_wsj_recipe_end_to_end(tmp_path: Path, ci_librispeech_rows, shared_data:
     assert len(lexicon) == len({w for name in ("si284", "dev93") for u in read_manifest(corpus / f"{name}.jsonl")
                                 for w in u.text.split()})
 
-    for run in ("logmel", "wav2vec", "logmel_0.01h", "wav2vec_0.01h"):
+    for run in ("logmel", "wav2vec", "sweep/0.01h/logmel/seed0", "sweep/0.01h/wav2vec/seed0"):
         results = json.loads((exp / run / "results.json").read_text())
         assert set(results["splits"]) == {"dev93", "eval92"}, run
         for split in ("dev93", "eval92"):
             assert {"greedy", "beam"} <= set(results["splits"][split]), (run, split)
-        assert results["config"]["features"]["kind"] == ("wav2vec" if run.startswith("wav2vec") else "logmel")
-    assert json.loads((exp / "logmel_0.01h" / "results.json").read_text())["labelled_hours"] < 0.0111
+        assert results["config"]["features"]["kind"] == ("wav2vec" if "wav2vec" in run else "logmel")
+    assert json.loads((exp / "sweep/0.01h/logmel/seed0" / "results.json").read_text())["labelled_hours"] < 0.0111
+    assert (exp / "report" / "RESULTS.md").is_file()
     report = (exp / "report" / "results.md").read_text()
     print(report)
     assert "nov92" in report and "dev93" in report and "eval92" in report

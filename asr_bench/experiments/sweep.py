@@ -88,6 +88,7 @@ class SweepConfig:
     base_config: str = ""  # the acoustic-model config every cell starts from, as for `asr-bench train -c`
     train: dict[str, Any] = field(default_factory=dict)  # overrides for every cell, e.g. {features.cache_dir: ...}
     subsets: dict[str, str] = field(default_factory=dict)  # name -> training manifest
+    only_subsets: list[str] = field(default_factory=list)  # run just these subsets this time; []: every subset
     valid_manifest: str = ""
     feature_sets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> overrides
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -155,6 +156,9 @@ def check(config: SweepConfig) -> None:
         if not values:
             raise ConfigError(f"sweep: {key} is empty")
     _names("subset", list(config.subsets))
+    unknown = [name for name in config.only_subsets if name not in config.subsets]
+    if unknown:
+        raise ConfigError(f"only_subsets {unknown}: not among the sweep's subsets ({', '.join(config.subsets)})")
     _names("feature set", list(config.feature_sets))
     if len(set(config.seeds)) != len(config.seeds):
         raise ConfigError(f"seeds {config.seeds}: a seed appears twice")
@@ -199,10 +203,12 @@ def decode_argv(run_dir: Path, decode: SweepDecodeConfig) -> tuple[str, ...]:
 
 
 def plan(config: SweepConfig) -> list[Cell]:
-    """Every cell of the grid, subsets outermost, in the config's order."""
+    """Every cell of the grid (of `only_subsets`, where given), subsets outermost, in the config's order."""
     check(config)
     cells = []
     for subset in config.subsets:
+        if config.only_subsets and subset not in config.only_subsets:
+            continue
         for feature_set in config.feature_sets:
             for seed in config.seeds:
                 run_dir = Path(config.out_dir) / subset / feature_set / f"seed{seed}"

@@ -15,6 +15,7 @@ repo_root=$(cd "$recipe_dir/../.." && pwd)
 asr="${ASR_BENCH:-$repo_root/.venv/bin/asr-bench}"
 stage=${stage:-1}
 stop_stage=${stop_stage:-100}
+results_md=""  # --results-md FILE: where the report stage writes the results page (default: $exp_dir/report/RESULTS.md)
 overrides=()
 
 recipe_help() {  # the comment block at the top of run.sh, without the '#'
@@ -71,11 +72,20 @@ decode_model() {
     "$asr" decode --run-dir "$exp_dir/$name" "$@"
 }
 
-# report_runs CORPUS [report options ...]: every run folder under $exp_dir that has results, into $exp_dir/report.
+# sweep_runs CONFIG [KEY=VALUE ...]: `asr-bench sweep -c CONFIG` from $exp_dir (a recipe's sweep config names its
+# manifests relative to it); the acoustic-model overrides given after `--` apply to every cell.
+sweep_runs() {
+    local config=$1; shift
+    (cd "$exp_dir" && "$asr" sweep -c "$config" "$@" ${overrides[@]+"${overrides[@]/#/train.}"})
+}
+
+# report_runs CORPUS [report options ...]: every run under $exp_dir with results (sweep cells included) into
+# $exp_dir/report, with the curves of every pretraining run in $exp_dir/pretrain* and the results page
+# (--results-md recipes/<corpus>/RESULTS.md publishes it beside the recipe).
 report_runs() {
     local corpus=$1; shift
-    local runs=()
-    for dir in "$exp_dir"/*/; do [ -f "$dir/results.json" ] && runs+=("${dir%/}"); done
-    [ ${#runs[@]} -gt 0 ] || die "no run under $exp_dir has results yet: run the training and decoding stages first"
-    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus "$corpus" "$@"
+    local curves=()
+    for dir in "$exp_dir"/pretrain*/; do [ -f "$dir/logs/metrics.csv" ] && curves+=(--pretrain-run "${dir%/}"); done
+    "$asr" report "$exp_dir" --out-dir "$exp_dir/report" --corpus "$corpus" --results-md "${results_md:-$exp_dir/report/RESULTS.md}" \
+        ${curves[@]+"${curves[@]}"} "$@"
 }

@@ -12,9 +12,10 @@
 #   6 pretrain    wav2vec on all training audio, transcripts unused (dev/test speakers stay unseen)
 #   7 wav2vec     wav2vec features -> acoustic model
 #   8 decode      wav2vec model: greedy and beam search
-#   9 sweep       with --sweep 30min,1h,...: both feature types again on each labelled subset, each trained for
-#                 --sweep-steps updates (default 900, what the full 4.78 h gets), decoded as above
-#  10 report      results table (Markdown/CSV/JSON) and plots of every run, error rate against labelled hours
+#   9 sweep       with --sweep 30min,1h,... (or all-subsets): `asr-bench sweep` of conf/sweep.yaml over those labelled
+#                 subsets x {log-mel, wav2vec} x its seeds, each cell trained for --sweep-steps updates, decoded as above
+#  10 report      tables (Markdown/CSV/JSON), plots and RESULTS.md of every run and sweep cell, error rate against
+#                 labelled hours
 # Extra KEY=VALUE arguments after `--` override the acoustic-model configs (e.g. -- trainer.max_epochs=3).
 # --pretrain-dir DIR (default EXP/pretrain) and --wav2vec-run NAME (default wav2vec) let stages 6-9 work on another
 # wav2vec beside the first, e.g. one pretrained on a GPU (scripts/device/README.md). --tune-budget N tunes the LM
@@ -86,29 +87,14 @@ if run_stage 8; then
     decode_both "$wav2vec_run"
 fi
 if run_stage 9 && [ -n "$sweep" ]; then
-    for subset in ${sweep//,/ }; do
-        manifest="$data/train_$subset.jsonl"
-        [ -f "$manifest" ] || { echo "stage 9: no $manifest (stage 2 makes the subsets of --subset-hours)" >&2; exit 2; }
-        log_stage 9 "labelled-data sweep, $subset"
-        steps=(trainer.max_epochs=-1 trainer.max_steps="$sweep_steps")
-        train_model "logmel_$subset" "$am_conf" "$manifest" "$data/dev.jsonl" "${steps[@]}"
-        decode_both "logmel_$subset"
-        train_model "${wav2vec_run}_$subset" "$am_conf" "$manifest" "$data/dev.jsonl" "${wav2vec_features[@]}" "${steps[@]}"
-        decode_both "${wav2vec_run}_$subset"
-    done
+    log_stage 9 "labelled-data sweep over ${sweep} (conf/sweep.yaml)"
+    only=$([ "$sweep" = all-subsets ] && echo "[]" || echo "[$sweep]")
+    sweep_runs "$here/conf/sweep.yaml" base_config="$am_conf" only_subsets="$only" updates_per_cell="$sweep_steps" \
+        feature_sets.wav2vec.features.wav2vec.checkpoint="$pretrain_dir/checkpoints/last.ckpt" \
+        decode.tune_budget="$tune_budget"
 fi
 if run_stage 10; then
     log_stage 10 "report"
-    runs=() curves=()
-    for dir in "$exp_dir"/*/; do [ -f "$dir/results.json" ] && runs+=("${dir%/}"); done
-    declare -A seen=()
-    for dir in "$exp_dir"/pretrain*/ "$pretrain_dir/"; do  # the pretraining curves, each run once
-        [ -f "$dir/logs/metrics.csv" ] || continue
-        dir=$(cd "$dir" && pwd)
-        [ -z "${seen[$dir]:-}" ] || continue
-        seen[$dir]=1
-        curves+=(--pretrain-run "$dir")
-    done
-    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus librispeech "${curves[@]}"
+    report_runs librispeech
 fi
 echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"

@@ -71,8 +71,6 @@ if run_stage 5; then
 fi
 if run_stage 6; then
     log_stage 6 "report"
-    curves=()
-    [ -n "$checkpoint" ] || [ ! -f "$pretrain_dir/logs/metrics.csv" ] || curves=(--pretrain-run "$pretrain_dir")
-    report_runs timit --metric per ${curves[@]+"${curves[@]}"}
+    report_runs timit
 fi
 echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"

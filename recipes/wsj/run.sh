@@ -18,7 +18,8 @@
 #                   checkpoint of ours or fairseq's (e.g. the published wav2vec_large.pt)
 #   7 wav2vec       wav2vec features -> acoustic model
 #   8 decode        wav2vec model, as stage 5
-#   9 low-resource  both feature types on the --low-resource subset (8h) and on each --sweep subset, decoded as above
+#   9 low-resource  `asr-bench sweep` of conf/sweep.yaml: both feature types on the --low-resource subset (8h) and on
+#                   each --sweep subset, decoded as above
 #  10 report        every run against the paper's WSJ table (asr-bench report --corpus wsj)
 # --am-config: the acoustic model (default conf/acoustic_model.yaml, sized for a CPU; conf/acoustic_model_paper.yaml
 # is the paper's gated ConvNet, for a GPU). --pretrain-config: wav2vec (default ../librispeech/conf/wav2vec_cpu.yaml;
@@ -111,20 +112,15 @@ if run_stage 8; then
     decode_wsj wav2vec
 fi
 if run_stage 9; then
-    for size in $(echo "$low_resource,$sweep" | tr ',' '\n' | awk 'NF && !seen[$0]++'); do
-        manifest="$subsets/${subset_source}_$size.jsonl"
-        [ -f "$manifest" ] || die "stage 9: no $manifest (stage 2 makes the subsets of --subset-hours, named as given there)"
-        log_stage 9 "low-resource: both feature types on $size of $subset_source"
-        train_model "logmel_$size" "$am_conf" "$manifest" "$corpus/dev93.jsonl"
-        decode_wsj "logmel_$size"
-        train_model "wav2vec_$size" "$am_conf" "$manifest" "$corpus/dev93.jsonl" "${wav2vec_features[@]}"
-        decode_wsj "wav2vec_$size"
-    done
+    sizes=$(echo "$low_resource,$sweep" | tr ',' '\n' | awk 'NF && !seen[$0]++' | paste -sd, -)
+    log_stage 9 "low-resource: both feature types on the $sizes subsets (conf/sweep.yaml)"
+    sweep_runs "$here/conf/sweep.yaml" base_config="$am_conf" only_subsets="[$sizes]" seeds="[$seed]" \
+        subsets="{$(for size in ${sizes//,/ }; do printf '%s: %s, ' "$size" "$subsets/${subset_source}_$size.jsonl"; done)}" \
+        feature_sets.wav2vec.features.wav2vec.checkpoint="${checkpoint:-$pretrain_dir/checkpoints/last.ckpt}" \
+        decode.tune_budget="$tune_budget"
 fi
 if run_stage 10; then
     log_stage 10 "report"
-    curves=()
-    [ ! -f "$pretrain_dir/logs/metrics.csv" ] || curves=(--pretrain-run "$pretrain_dir")
-    report_runs wsj ${curves[@]+"${curves[@]}"}
+    report_runs wsj
 fi
 echo "done in ${SECONDS}s; results: $exp_dir/report/results.md"
