@@ -15,6 +15,7 @@ repo_root=$(cd "$recipe_dir/../.." && pwd)
 asr="${ASR_BENCH:-$repo_root/.venv/bin/asr-bench}"
 stage=${stage:-1}
 stop_stage=${stop_stage:-100}
+sweep_processes=1  # --sweep-processes N: sweep cells run N at a time (each with its share of the cores)
 results_md=""  # --results-md FILE: where the report stage writes the results page (default: $exp_dir/report/RESULTS.md)
 overrides=()
 
@@ -76,7 +77,8 @@ decode_model() {
 # manifests relative to it); the acoustic-model overrides given after `--` apply to every cell.
 sweep_runs() {
     local config=$1; shift
-    (cd "$exp_dir" && "$asr" sweep -c "$config" "$@" ${overrides[@]+"${overrides[@]/#/train.}"})
+    (cd "$exp_dir" && "$asr" sweep -c "$config" launcher.local.processes="$sweep_processes" "$@" \
+        ${overrides[@]+"${overrides[@]/#/train.}"})
 }
 
 # report_runs CORPUS [report options ...]: every run under $exp_dir with results (sweep cells included) into
