@@ -83,15 +83,20 @@ def test_a_constant_ratio_is_exact_in_every_replicate() -> None:
     assert result.ci95 == (pytest.approx(0.5), pytest.approx(0.5))
 
 
-def test_seeds_pool_their_edits_on_the_same_utterances() -> None:
+def test_seeds_pool_their_edits_and_their_spread_widens_the_interval() -> None:
     # Baseline seeds: 3 and 1 edits on utterance 0, 1 and 3 on utterance 1, 10 words each: 8 / 40 = 20%.
     # System (one seed): 1 edit on each: 2 / 20 = 10%, so the reduction is 50%.
     base_edits, base_units = np.array([[3, 1], [1, 3]]), np.full((2, 2), 10)
-    result = paired_bootstrap(base_edits, base_units, np.array([[1, 1]]), np.array([[10, 10]]), replicates=1000)
+    system = (np.array([[1, 1]]), np.array([[10, 10]]))
+    result = paired_bootstrap(base_edits, base_units, *system, replicates=1000)
     assert (result.baseline_rate, result.system_rate) == (pytest.approx(20.0), pytest.approx(10.0))
     assert result.relative_reduction == pytest.approx(0.5)
-    # Either utterance alone also gives 20% against 10%: every replicate agrees.
-    assert result.ci95 == (pytest.approx(0.5), pytest.approx(0.5))
+    # Drawing the baseline's first seed twice with utterance 0 twice gives 30% against 10%: the seeds
+    # disagree, so the interval is wider than the utterances alone would make it (which is exactly 50%).
+    assert result.ci95[0] < 0.5 < result.ci95[1]
+    # Seeds that agree leave every replicate at 50%.
+    agreeing = paired_bootstrap(np.full((2, 2), 2), base_units, *system, replicates=1000)
+    assert agreeing.ci95 == (pytest.approx(0.5), pytest.approx(0.5))
 
 
 def test_replicates_without_baseline_errors_count_as_no_improvement() -> None:

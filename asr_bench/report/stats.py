@@ -3,7 +3,9 @@
 The paired bootstrap follows Bisani & Ney (2004), "Bootstrap estimates for confidence intervals in ASR
 performance evaluation" (ICASSP): resample the test utterances with replacement; in each replicate
 both systems are scored on the same sampled utterances, so the spread of their difference reflects
-the test set's sampling alone, not the difference between two independent draws.
+the test set's sampling, not the difference between two independent draws. Where a system was trained
+with several seeds, each replicate also resamples its seeds with replacement, so the interval covers
+the spread between training runs too; with one seed a side, it covers the test set alone.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def paired_bootstrap(
 
     Each array is (seeds, utterances), utterances in the same order on both sides; the two sides may
     have different numbers of seeds. In every replicate each system's error rate is its summed edits
-    over the sampled utterances and its seeds, divided by their summed reference units.
+    over the sampled utterances and its sampled seeds, divided by their summed reference units.
     """
     arrays = [np.atleast_2d(np.asarray(a, dtype=np.float64))
               for a in (baseline_edits, baseline_units, system_edits, system_units)]
@@ -78,16 +80,23 @@ def paired_bootstrap(
                             "expected (seeds, utterances) with the same utterances on both sides")
     if utterances == 0 or replicates < 1:
         raise AsrBenchError(f"paired bootstrap needs utterances and replicates, got {utterances} and {replicates}")
-    per_utterance = np.stack([a.sum(axis=0) for a in arrays], axis=1)  # (utterances, 4), seeds summed
-    base_rate, system_rate = _rates(per_utterance.sum(axis=0)[None, :])
+    base_rate, system_rate = _rates(np.array([[a.sum() for a in arrays]]))
     if base_rate[0] == 0:
         raise AsrBenchError("paired bootstrap: the baseline makes no errors, so a relative reduction is undefined")
     rng = np.random.default_rng(seed)
-    chunk = max(1, 500_000 // utterances)  # replicates per draw: memory stays near 20 MB for any test set
+    seeds = max(arrays[0].shape[0], arrays[2].shape[0])
+    chunk = max(1, 2_000_000 // (utterances * seeds))  # replicates per draw: memory stays near 50 MB
     sums = []
     for start in range(0, replicates, chunk):
-        sample = rng.integers(0, utterances, size=(min(chunk, replicates - start), utterances))
-        sums.append(per_utterance[sample].sum(axis=1))  # (replicates, 4)
+        count = min(chunk, replicates - start)
+        sample = rng.integers(0, utterances, size=(count, utterances))
+        columns = []
+        for edits, units in (arrays[:2], arrays[2:]):
+            # per seed and replicate, the sampled utterances' sums; then the replicate's draw of seeds
+            per_seed = np.stack([edits[:, sample].sum(axis=2), units[:, sample].sum(axis=2)])  # (2, seeds, count)
+            drawn = rng.integers(0, edits.shape[0], size=(count, edits.shape[0]))
+            columns += list(np.take_along_axis(per_seed, drawn.T[None], axis=1).sum(axis=1))  # 2 x (count,)
+        sums.append(np.stack(columns, axis=1))  # (count, 4)
     base, system = _rates(np.concatenate(sums))
     reduction = np.empty_like(base)
     scored = base > 0

@@ -312,7 +312,7 @@ def markdown(report: Report) -> str:
         "## Every row" if layout else "## Results",
         "Mean ± sample std over seeds, the t-based 95% interval of the mean, and for each feature set the "
         "relative error reduction over log-mel at the same labelled hours, split and decoder (positive: fewer "
-        "errors) with its paired bootstrap 95% interval over utterances and one-sided p-value "
+        "errors) with its paired bootstrap 95% interval over utterances and seeds and one-sided p-value "
         "(Bisani & Ney 2004). Rows pool runs that differ in the seed alone; [brackets] after the features name "
         "what else tells a row from its neighbours.",
         markdown_rows(report),
