@@ -21,7 +21,8 @@ from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
 from asr_bench.features.waveform import normalize_waveform, waveform_store
 from asr_bench.models.wav2vec import StepScores
 from asr_bench.tasks.batching import BucketBatchSampler
-from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, contrastive_infonce, pretrain
+from asr_bench.tasks.pretrain import PretrainConfig, pretrain
+from asr_bench.tasks.pretrain_loss import contrastive_bce, contrastive_infonce
 from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset
 from corpus_fixtures import shortest_ci_utterances
 
