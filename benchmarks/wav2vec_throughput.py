@@ -4,7 +4,7 @@
     python benchmarks/wav2vec_throughput.py pretrain --model base large --batch-crops 80 \\
         --variants time_major:compiled reference:eager naive:eager
     python benchmarks/wav2vec_throughput.py featurize --model base --variants time_major reference --batch-utterances 32 128
-    python benchmarks/wav2vec_throughput.py profile --model base --batch-crops 80 --variants time_major:compiled
+    python benchmarks/wav2vec_throughput.py pretrain --model base --variants time_major:compiled --profile-to profile.md
     python benchmarks/wav2vec_throughput.py conv --batch-crops 16                # each convolution shape, three ways
     python benchmarks/wav2vec_throughput.py norm --batch-crops 16                # the first layer's norm + ReLU, four ways
 
@@ -23,9 +23,9 @@ without waiting for the device between steps, as training runs:
 Before timing, the three are checked to give the same loss on the same negatives. Each row gives the
 first step's time (compilation), the model's arithmetic per audio-second and the rate it was done at.
 
-`featurize` times `Wav2VecFeaturizer` by either implementation on random 15 s utterances. `profile` prints
-torch.profiler's table of one variant's step and the share of device time by kind of kernel (GEMM,
-convolution, norm, fused elementwise, copies, ...). `conv` and `norm` time the pieces on the first layers'
+`featurize` times `Wav2VecFeaturizer` by either implementation on random 15 s utterances. `--profile-to`
+writes torch.profiler's table of the first variant's steps and the share of device time by kind of kernel
+(GEMM, convolution, norm, fused elementwise, copies, ...), in the same process (no second compilation). `conv` and `norm` time the pieces on the first layers'
 shapes, as TFLOP/s and as GB/s at the norm's minimum traffic of 16 bytes per element (bf16 forward 6,
 backward 10).
 """
@@ -37,6 +37,7 @@ import functools
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -180,8 +181,10 @@ def training_step(model: Wav2Vec, variant: str, wav: torch.Tensor, precision: st
 
 
 def bench_pretrain(
-    model_name: str, variant: str, precision: str, crops: int, crop_samples: int, steps: int, warmup: int, device: torch.device
+    model_name: str, variant: str, precision: str, crops: int, crop_samples: int, steps: int, warmup: int, device: torch.device,
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
+    """Timed training steps of one variant; with `profile_to`, then 3 more under the profiler (profile_table)."""
     model = make_model(model_name, device)
     samples = model.tiled_samples(crop_samples)
     step = training_step(model, variant, torch.randn(crops, samples, device=device), precision)
@@ -199,6 +202,8 @@ def bench_pretrain(
     _sync(device)
     elapsed = time.perf_counter() - started
     audio_s_per_s = crops * samples / SAMPLE_RATE_HZ * steps / elapsed
+    if profile_to is not None:
+        profile_to.write_text(profile_table(step, 3, device, f"{model_name} {variant}, {precision}, {crops} crops"))
     return {
         "benchmark": "wav2vec_pretrain",
         "model": model_name,
@@ -284,18 +289,13 @@ def share_table(times_us: dict[str, float], total_label: str) -> str:
     return "\n".join(lines)
 
 
-def profile_pretrain(
-    model_name: str, variant: str, precision: str, crops: int, crop_samples: int, steps: int, warmup: int, device: torch.device
-) -> str:
-    """Where a training step's time goes: torch.profiler's operator table and the share by kind of kernel."""
-    model = make_model(model_name, device)
-    step = training_step(model, variant, torch.randn(crops, model.tiled_samples(crop_samples), device=device), precision)
-    for _ in range(warmup):
-        step()
-    _sync(device)
+def profile_table(step: Callable[[], torch.Tensor], steps: int, device: torch.device, label: str) -> str:
+    """Where `steps` training steps' time goes (after warm-up): torch.profiler's operator table and the share by
+    kind of kernel."""
     activities = [torch.profiler.ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
+    _sync(device)
     with torch.profiler.profile(activities=activities) as profiler:
         for _ in range(steps):
             step()
@@ -304,13 +304,13 @@ def profile_pretrain(
     on_device = device.type == "cuda"
     sort_by = "self_device_time_total" if on_device else "self_cpu_time_total"
     if on_device:  # the kernels themselves: device events
-        times = {}
+        times: dict[str, float] = {}
         for event in profiler.events():
             if event.device_type == torch.autograd.DeviceType.CUDA:
                 times[event.name] = times.get(event.name, 0.0) + event.device_time_total
     else:  # operators without children of their own, by self time
         times = {avg.key: avg.self_cpu_time_total for avg in averages if avg.key.startswith("aten::")}
-    label = f"{'device' if on_device else 'CPU'} time, {steps} steps of {model_name} {variant}, {crops} crops"
+    label = f"{'device' if on_device else 'CPU'} time, {steps} steps of {label}"
     return averages.table(sort_by=sort_by, row_limit=30, max_name_column_width=70) + "\n" + share_table(times, label) + "\n"
 
 
@@ -420,11 +420,13 @@ def bench_env(device: torch.device) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["pretrain", "featurize", "profile", "conv", "norm", "env"])
+    parser.add_argument("mode", choices=["pretrain", "featurize", "conv", "norm", "env"])
     parser.add_argument("--model", nargs="+", default=["base"], choices=sorted(MODELS))
     parser.add_argument("--precision", nargs="+", default=["bf16"], choices=["bf16", "fp32"])
     parser.add_argument("--variants", nargs="+", default=None,
-                        help=f"pretrain/profile: any of {', '.join(VARIANTS)}; featurize: time_major, reference")
+                        help=f"pretrain: any of {', '.join(VARIANTS)}; featurize: time_major, reference")
+    parser.add_argument("--profile-to", type=Path, default=None,
+                        help="pretrain: profile the first model's first variant after timing it, the tables into this file")
     parser.add_argument("--batch-crops", nargs="+", type=int, default=[80])
     parser.add_argument("--crop-samples", type=int, default=150_000)
     parser.add_argument("--batch-utterances", nargs="+", type=int, default=[32, 128])
@@ -450,21 +452,18 @@ def main() -> None:
         for row in (bench_conv if args.mode == "conv" else bench_norm)(args.batch_crops[0], args.crop_samples, device):
             emit(row)
         return
-    if args.mode == "profile":  # the first model, variant, precision and batch given
-        variant = (args.variants or ["time_major:compiled"])[0]
-        print(profile_pretrain(args.model[0], variant, args.precision[0], args.batch_crops[0], args.crop_samples,
-                               min(args.steps, 3), args.warmup, device))
-        return
     for model_name in args.model:
         if args.mode == "pretrain":
             check_same_loss(make_model(model_name, device), device)
         for precision in args.precision:
             if args.mode == "pretrain":
+                settings = [(crops, variant) for crops in args.batch_crops for variant in (args.variants or VARIANTS)]
+                profiled = settings[0] if model_name == args.model[0] and precision == args.precision[0] else None
                 runs = [
                     ({"variant": variant, "batch_crops": crops},
-                     lambda v=variant, n=crops: bench_pretrain(model_name, v, precision, n, args.crop_samples, args.steps, args.warmup, device))
-                    for crops in args.batch_crops
-                    for variant in (args.variants or VARIANTS)
+                     lambda v=variant, n=crops, p=args.profile_to if (crops, variant) == profiled else None: bench_pretrain(
+                         model_name, v, precision, n, args.crop_samples, args.steps, args.warmup, device, p))
+                    for crops, variant in settings
                 ]
             else:
                 runs = [

@@ -89,6 +89,7 @@ def _torch_norm_relu(
 # ---------------------------------------------------------------------------------------------------------
 
 _TILE_ELEMENTS = 8192  # frames x channels per tile: 16 x 512 for the paper's models
+_WARPS = 8  # 32 values of a tile per thread: the backward holds four such tiles in registers
 _MIN_PROGRAMS = 1024  # enough programs to keep every multiprocessor of a large GPU busy
 
 
@@ -242,7 +243,7 @@ if triton is not None:
         valid = valid_frames if has_valid else parts[0]  # any pointer: unread without HAS_VALID
         _stats_kernel[(batch, programs)](
             y, valid, *parts, frames, channels, y.stride(0), y.stride(1), programs,
-            HAS_VALID=has_valid, BLOCK_T=block_t, BLOCK_C=block_c, ITERS=iters, ACC=_TL_ACC[acc],
+            HAS_VALID=has_valid, BLOCK_T=block_t, BLOCK_C=block_c, ITERS=iters, ACC=_TL_ACC[acc], num_warps=_WARPS,
         )
         count, means, m2 = parts
         total = count.sum(dim=1)
@@ -252,7 +253,7 @@ if triton is not None:
         out = torch.empty(batch, frames, channels, dtype=y.dtype, device=y.device)
         _apply_kernel[(batch, triton.cdiv(frames, block_t))](
             y, out, mean, rstd, weight, bias, valid, frames, channels, y.stride(0), y.stride(1),
-            HAS_VALID=has_valid, BLOCK_T=block_t, BLOCK_C=block_c, ACC=_TL_ACC[acc],
+            HAS_VALID=has_valid, BLOCK_T=block_t, BLOCK_C=block_c, ACC=_TL_ACC[acc], num_warps=_WARPS,
         )
         return out, mean, rstd
 
@@ -275,14 +276,14 @@ if triton is not None:
         per_channel = [torch.empty(batch * programs, channels, dtype=acc, device=y.device) for _ in range(2)]
         _backward_sums_kernel[(batch, programs)](
             grad, y, mean, rstd, weight, bias, *sums, *per_channel, frames, channels, y.stride(0), y.stride(1), programs,
-            BLOCK_T=block_t, BLOCK_C=block_c, ITERS=iters, ACC=_TL_ACC[acc],
+            BLOCK_T=block_t, BLOCK_C=block_c, ITERS=iters, ACC=_TL_ACC[acc], num_warps=_WARPS,
         )
         count = frames * channels
         mean_g, mean_g_xhat = (s.sum(dim=1) / count for s in sums)
         dy = torch.empty(batch, frames, channels, dtype=y.dtype, device=y.device)
         _backward_input_kernel[(batch, triton.cdiv(frames, block_t))](
             grad, y, mean, rstd, weight, bias, mean_g, mean_g_xhat, dy, frames, channels, y.stride(0), y.stride(1),
-            BLOCK_T=block_t, BLOCK_C=block_c, ACC=_TL_ACC[acc],
+            BLOCK_T=block_t, BLOCK_C=block_c, ACC=_TL_ACC[acc], num_warps=_WARPS,
         )
         dweight, dbias = (p.sum(dim=0).to(weight.dtype) for p in per_channel)
         return dy, dweight, dbias
