@@ -6,7 +6,7 @@
 #   bash scripts/device/run.sh continue SECONDS   the convolution and norm measurements, then more pretraining: the
 #                                                 session's run resumed where this machine still holds it, else a run
 #                                                 that starts from the ready model in $MODEL_DIR; ends within SECONDS
-#   bash scripts/device/run.sh unpack | tests | bench SECONDS | pretrain SECONDS    one part at a time
+#   bash scripts/device/run.sh unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS   one part at a time
 #
 # A task has 15 minutes of device time, the machine's start included, and a call at most 10: hence time-boxed calls.
 # Their files come back as results.tar.gz (benchmarks, profile, curves, configs, logs) and the bf16 weights of the
@@ -25,8 +25,10 @@ BENCH_STEPS=${BENCH_STEPS:-10}
 BENCH_UTTERANCES=${BENCH_UTTERANCES:-256}
 BENCH_BATCHES=${BENCH_BATCHES:-32 128}    # featurization, utterances per batch
 PIECE_CROPS=${PIECE_CROPS:-16}            # `continue`: crops for the convolution and norm measurements
-# Pretraining variants, most wanted first: the first model gets all of them, the others the first three.
-BENCH_VARIANTS=${BENCH_VARIANTS:-time_major:compiled reference:eager naive:eager time_major:eager reference:compiled}
+# Pretraining variants per model, each in its own process: the new path, today's, the naive scoring (add
+# time_major:eager or reference:compiled for more). The first model's first variant is also profiled.
+BENCH_VARIANTS=${BENCH_VARIANTS:-time_major:compiled reference:eager naive:eager}
+EAGER_BOX=${EAGER_BOX:-25}                # seconds for an eager row; a compiled one gets the rest of its model's share
 PRETRAIN_CONFIG=${PRETRAIN_CONFIG:-recipes/librispeech/conf/wav2vec_base.yaml}
 # 1e-3: at 10 crops per update base escaped the binary loss's trivial solution at once at 1e-3 and spent 900
 # updates in it at the paper's 5e-3; at 80 crops neither is measured yet (benchmarks/RESULTS.md).
@@ -62,17 +64,26 @@ tests() {  # SECONDS: the GPU's code paths against the CPU's; the compiled-step 
     timeout -k 5 "$1" "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$OUT/tests.log" || true
 }
 
-bench() {  # SECONDS: ceilings, pretraining (and the profile) per model, featurization; each part cut at its share
+bench() {  # SECONDS: ceilings, pretraining rows per model and variant, featurization; each process cut at its box
     local seconds=$1 script=benchmarks/wav2vec_throughput.py models=($BENCH_MODELS) variants=($BENCH_VARIANTS)
-    local common=(--batch-crops $BENCH_CROPS --crop-samples "$BENCH_CROP_SAMPLES" --steps "$BENCH_STEPS")
+    local begin=$SECONDS share=$(( seconds * 42 / 100 ))  # per model; featurization gets the rest
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv" 2>&1 || true
     timeout -k 5 $((seconds / 25 + 5)) "$PYTHON" $script env | tee "$OUT/bench-env.jsonl" || true
-    local begin=$SECONDS share=$(( seconds * 3 / 10 ))  # each model's pretraining rows; featurization gets the rest
     for model in "${models[@]}"; do
-        local chosen=("${variants[@]}") profile=()
-        if [ "$model" = "${models[0]}" ]; then profile=(--profile-to "$OUT/profile-pretrain.md"); else chosen=("${variants[@]:0:3}"); fi
-        timeout -k 5 "$share" "$PYTHON" $script pretrain --model "$model" --variants "${chosen[@]}" "${common[@]}" \
-            "${profile[@]}" | tee -a "$OUT/bench-pretrain.jsonl" || true
+        local model_begin=$SECONDS eager=0 variant
+        for variant in "${variants[@]}"; do [[ $variant == *:compiled ]] || eager=$(( eager + 1 )); done
+        for variant in "${variants[@]}"; do  # one process each: a compilation that overruns its box costs only its row
+            local box=$EAGER_BOX profile=()
+            if [[ $variant == *:compiled ]]; then  # what the model's share leaves after the eager rows still to come
+                box=$(( share - (SECONDS - model_begin) - eager * EAGER_BOX ))
+            else
+                eager=$(( eager - 1 ))
+            fi
+            [ "$model/$variant" = "${models[0]}/${variants[0]}" ] && profile=(--profile-to "$OUT/profile-pretrain.md")
+            timeout -k 5 $(( box > 30 ? box : 30 )) "$PYTHON" $script pretrain --model "$model" --variants "$variant" \
+                --batch-crops $BENCH_CROPS --crop-samples "$BENCH_CROP_SAMPLES" --steps "$BENCH_STEPS" "${profile[@]}" \
+                | tee -a "$OUT/bench-pretrain.jsonl" || true
+        done
     done
     local rest=$(( seconds - (SECONDS - begin) ))
     timeout -k 5 $(( rest > 20 ? rest : 20 )) "$PYTHON" $script featurize --model "${models[0]}" --variants time_major reference \
@@ -148,19 +159,20 @@ pack() {  # the small files in one archive: benchmarks, profile and logs, the ru
     ls -l "$OUT"
 }
 
-step=${1:?"usage: $0 session SECONDS | continue SECONDS | unpack | tests | bench SECONDS | pretrain SECONDS"}
+step=${1:?"usage: $0 session SECONDS | continue SECONDS | unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS"}
 case "$step" in
     unpack) unpack ;;
     tests) tests "${2:-120}" ;;
     bench) bench "${2:?seconds}" ;;
+    pieces) pieces "${2:?seconds}" ;;
     pretrain) pretrain "${2:?seconds}"; pack ;;
     session | continue)
         budget=${2:?seconds}
         unpack 2>&1 | tee "$OUT/session.log"
         if [ "$step" = session ]; then
-            tests $(( budget / 6 ))
-            # Measurements: 70 % of what is left. Pretraining gets the rest, less export, split and pack.
-            bench $(( $(left "$budget") * 7 / 10 )) 2>&1 | tee -a "$OUT/session.log"
+            tests $(( budget / 9 ))
+            # Measurements: at most 80 % of what is left. Pretraining gets the rest, less export, split and pack.
+            bench $(( $(left "$budget") * 8 / 10 )) 2>&1 | tee -a "$OUT/session.log"
         else
             pieces $(( budget / 6 )) 2>&1 | tee -a "$OUT/session.log"
         fi
