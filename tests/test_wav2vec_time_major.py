@@ -21,13 +21,14 @@ from asr_bench.models.checkpoint import load_wav2vec
 from asr_bench.models.conv import causal_conv, conv_channels_last, encoder_conv
 from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
 from asr_bench.models.norm import utterance_norm_relu
-from asr_bench.models.wav2vec import ContextLayer, EncoderLayer, Wav2Vec, Wav2VecConfig, sample_negatives
+from asr_bench.models.wav2vec import Wav2Vec, Wav2VecConfig, sample_negatives
 from asr_bench.tasks.pretrain_loss import (
     LOSSES,
     compiled_time_major_loss,
     time_major_loss,
     time_major_summary,
 )
+from test_wav2vec_model import tiny_config  # paper strides at 8 channels, a 1x1 layer, skips with a projection
 
 ARCHITECTURES = {"base": Wav2VecConfig.base, "large": Wav2VecConfig.large}
 
@@ -208,19 +209,6 @@ def test_triton_norm_kernels_under_the_interpreter() -> None:
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def tiny_config() -> Wav2VecConfig:
-    """Paper strides at 8 channels, an extra 1x1 encoder layer, a skip-connected context with a projection."""
-    return Wav2VecConfig(
-        encoder_layers=[*Wav2VecConfig.small(channels=8).encoder_layers, EncoderLayer(8, 1, 1)],
-        context_layers=[ContextLayer(8, 2), ContextLayer(12, 3)],
-        skip_connections=True,
-        log_compression=True,
-        prediction_steps=4,
-        num_negatives=3,
-        cross_sample_negatives=2,
-    )
 
 
 def test_the_compiled_step_is_one_graph_with_the_eager_numbers() -> None:

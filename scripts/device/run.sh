@@ -3,9 +3,9 @@
 #
 #   bash scripts/device/run.sh session SECONDS    the CUDA tests, the throughput measurements, then pretraining base
 #                                                 for the time left, bf16 weights exported; ends within SECONDS
-#   bash scripts/device/run.sh continue SECONDS   the convolution and norm measurements, then more pretraining: the
-#                                                 session's run resumed where this machine still holds it, else a run
-#                                                 that starts from the ready model in $MODEL_DIR; ends within SECONDS
+#   bash scripts/device/run.sh continue SECONDS   the convolution and norm measurements, then more pretraining: a new
+#                                                 run from the newest weights, this machine's last run where it still
+#                                                 holds one, else the ready model in $MODEL_DIR; ends within SECONDS
 #   bash scripts/device/run.sh unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS   one part at a time
 #
 # A task has 15 minutes of device time, the machine's start included, and a call at most 10: hence time-boxed calls.
@@ -100,22 +100,25 @@ pieces() {  # SECONDS: each convolution shape three ways, the first layer's norm
 
 summarize() { "$PYTHON" benchmarks/summarize.py "$OUT"/bench-*.jsonl > "$OUT/bench.md" 2>/dev/null || true; }
 
-pretrain() {  # SECONDS: one run of PRETRAIN_CONFIG, max_steps sized from the measured speed so that its schedule ends in time
+pretrain() {  # SECONDS [continue]: a new run of PRETRAIN_CONFIG, max_steps sized from the measured speed
     local seconds=$1 run="$EXP/$PRETRAIN_NAME" extra=()
-    if [ -f "$run/checkpoints/last.ckpt" ]; then  # this machine still holds the run: resume it, with the init it had
-        extra+=("$("$PYTHON" -c "import yaml,sys; print('init_from=' + (yaml.safe_load(open(sys.argv[1])).get('init_from') or ''))" "$run/config.yaml")")
-    elif [ "${2:-}" = continue ] && [ -f "$MODEL_DIR/checkpoints/last.ckpt" ]; then
-        extra+=("init_from=$MODEL_DIR/checkpoints/last.ckpt")
+    if [ "${2:-}" = continue ]; then  # a run of its own, from the newest weights: this machine's, else the ready model's
+        local newest
+        newest=$(ls -td "$EXP"/"$PRETRAIN_NAME"*/checkpoints/last.ckpt 2>/dev/null | head -1)
+        [ -n "$newest" ] || newest="$MODEL_DIR/checkpoints/last.ckpt"
+        [ -f "$newest" ] || { echo "continue: no weights to continue from (neither $EXP/$PRETRAIN_NAME* nor $newest)" >&2; return 2; }
+        run="$EXP/${PRETRAIN_NAME}_$(date -u +%H%M%S)"
+        extra+=("init_from=$newest")
     fi
     local plan
     local models=($BENCH_MODELS) measured
     # This call's rows, else an earlier call's on this machine, else the newest collected here (they travel in the tree).
     measured=$(ls -t "$OUT/bench-pretrain.jsonl" "$EXP/bench-pretrain.jsonl" benchmarks/results/*-gpu-pretrain.jsonl 2>/dev/null | head -1)
-    plan=$("$PYTHON" - "$PRETRAIN_CONFIG" "${measured:-none}" "${models[0]}" "$seconds" "$run" <<'EOF'
+    plan=$("$PYTHON" - "$PRETRAIN_CONFIG" "${measured:-none}" "${models[0]}" "$seconds" <<'EOF'
 import json, sys
 from pathlib import Path
-import torch, yaml
-config, measured, model, seconds, run = yaml.safe_load(open(sys.argv[1])), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4]), Path(sys.argv[5])
+import yaml
+config, measured, model, seconds = yaml.safe_load(open(sys.argv[1])), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 batch_audio_s = config["data"]["max_samples_per_batch"] / 16000
 rows = [json.loads(l) for l in measured.open() if l.startswith("{")] if measured.is_file() else []
 speed = {r["variant"]: r["audio_s_per_s"] for r in rows if r.get("model") == model and r.get("precision") == "bf16" and "variant" in r}
@@ -125,25 +128,24 @@ rate = speed.get("time_major:compiled" if compiled else "time_major:eager", 2000
 # Start-up (decoding the audio into the cache, the graph's tracing, the sanity check) about 60 s; 0.85 of the
 # benchmark's speed for loading, validation and logging. A multiple of 4: the last of 4 validations at the last step.
 steps = max(40, int(0.85 * rate * max(seconds - 60, 30) / batch_audio_s) // 4 * 4)
-done = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] if (run / "checkpoints" / "last.ckpt").is_file() else 0
-print(done + steps, steps, str(compiled).lower())
+print(steps, str(compiled).lower())
 EOF
 )
-    read -r total steps compile <<< "$plan"
+    read -r steps compile <<< "$plan"
     local hms
     hms=$(printf '00:%02d:%02d:%02d' $((seconds / 3600)) $((seconds % 3600 / 60)) $((seconds % 60)))
-    echo "pretraining $run: $steps updates (to $total) in at most $hms, compile=$compile, lr $PRETRAIN_LR ${extra[*]}"
+    echo "pretraining $run: $steps updates in at most $hms, compile=$compile, lr $PRETRAIN_LR ${extra[*]}"
     local status=0
     "$PYTHON" -m asr_bench.cli pretrain -c "$PRETRAIN_CONFIG" out_dir="$run" \
         data.train_manifests="[$DATA/train.abs.jsonl]" data.valid_manifests="[$DATA/valid.abs.jsonl]" \
         data.waveform_cache_dir="$EXP/waveforms" optim.lr="$PRETRAIN_LR" optim.warmup_steps=$((steps / 10)) \
-        trainer.max_steps="$total" trainer.max_time="$hms" trainer.val_check_interval=$((steps / 4)) \
+        trainer.max_steps="$steps" trainer.max_time="$hms" trainer.val_check_interval=$((steps / 4)) \
         trainer.check_val_every_n_epoch=null trainer.progress_bar=false compile="$compile" "${extra[@]}" $PRETRAIN_OVERRIDES \
         > "$OUT/pretrain.log" 2>&1 || status=$?
     tail -n 5 "$OUT/pretrain.log"
     if [ -f "$run/checkpoints/last.ckpt" ]; then
         "$PYTHON" -m asr_bench.cli export "$run/checkpoints/last.ckpt" "$EXP/weights.pt" --dtype bf16
-        split -b 15M -d "$EXP/weights.pt" "$OUT/$PRETRAIN_NAME.pt.part-"
+        split -b 15M -d "$EXP/weights.pt" "$OUT/$(basename "$run").pt.part-"
     fi
     return $status
 }
@@ -153,7 +155,9 @@ pack() {  # the small files in one archive: benchmarks, profile and logs, the ru
     cp "$OUT"/bench-*.jsonl "$EXP/" 2>/dev/null || true  # a later `continue` on this machine sizes its run from them
     mv "$OUT"/*.jsonl "$OUT"/*.md "$OUT"/*.csv "$OUT"/*.log "$EXP/session/" 2>/dev/null || true
     cp .carry/audio.json "$EXP/session/" 2>/dev/null || true
-    (cd "$EXP" && find session "$PRETRAIN_NAME" \( -path 'session/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
+    local runs=()  # the runs whose weights this call returns
+    for part in "$OUT"/*.pt.part-00; do [ -f "$part" ] && runs+=("$(basename "$part" .pt.part-00)"); done
+    (cd "$EXP" && find session "${runs[@]}" \( -path 'session/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
         -type f -print0 2>/dev/null | tar --null -czf "$OUT/results.tar.gz" -T -)
     rm -rf "$EXP/session"
     ls -l "$OUT"
