@@ -252,7 +252,7 @@ class Wav2VecFeaturizer:
             features = self._time_major_layers(audio.to(self.device, non_blocking=True), valid)
         out_dtype = torch.float16 if self.bf16 and pinned else torch.float32
         host = torch.empty(features.shape, dtype=out_dtype, pin_memory=pinned)
-        host.copy_(features, non_blocking=True)
+        host.copy_(features.to(out_dtype), non_blocking=True)
         if pinned:
             torch.cuda.current_stream(self.device).synchronize()  # the one wait of the batch
         return [host[b, :n] for b, n in enumerate(counts)]

@@ -36,6 +36,7 @@ from asr_bench.models.wav2vec import Wav2Vec, Wav2VecConfig, resolve_implementat
 from asr_bench.tasks.optim import OptimConfig, configure_optimization
 from asr_bench.tasks.pretrain_data import CropDataset, PretrainDataModule
 from asr_bench.tasks.pretrain_loss import (
+    ContrastiveLoss,
     TimeMajorStep,
     compiled_time_major_loss,
     reference_loss,
@@ -125,7 +126,7 @@ class PretrainTask(pl.LightningModule):
             wav.shape[0], frames, config.num_negatives, config.cross_sample_negatives, generator, wav.device
         )
 
-    def _reference_step(self, wav: torch.Tensor, generator: torch.Generator | None) -> tuple[Any, torch.Tensor]:
+    def _reference_step(self, wav: torch.Tensor, generator: torch.Generator | None) -> tuple[ContrastiveLoss, torch.Tensor]:
         z, c = self._forward(wav)
         return reference_loss(self.model, z, c, self.loss_name, generator)
 
