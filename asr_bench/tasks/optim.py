@@ -44,7 +44,7 @@ def configure_optimization(module: pl.LightningModule, optim: OptimConfig) -> di
     """The optimiser and per-step LR schedule for `module`, in the form Lightning's `configure_optimizers` returns."""
     parameters = list(module.parameters())
     if optim.name == "adamw":
-        # On CUDA, one fused kernel for all parameters instead of a few per tensor: the same update.
+        # On CUDA, one fused kernel for all parameters instead of a few per tensor (the same update, up to rounding).
         fused = all(p.is_cuda for p in parameters)
         optimizer = torch.optim.AdamW(
             parameters, lr=optim.lr, betas=optim.betas, eps=optim.eps, weight_decay=optim.weight_decay, fused=fused or None
