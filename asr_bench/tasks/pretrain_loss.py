@@ -30,9 +30,6 @@ from asr_bench.errors import ConfigError
 from asr_bench.models.norm import accumulation_dtype
 from asr_bench.models.wav2vec import StepScores, TargetLogits, Wav2Vec
 
-LOSS_NAMES = ("bce", "infonce")
-
-
 class ContrastiveLoss(NamedTuple):
     loss: torch.Tensor  # scalar: per positive term
     accuracy: torch.Tensor  # fraction of positions where the positive beats every negative
@@ -109,8 +106,10 @@ def target_frame_loss(scores: TargetLogits, loss: str) -> torch.Tensor:
     logits = scores.logits
     if loss == "bce":
         per_target = F.softplus(-logits[..., 0]) + F.softplus(logits[..., 1:]).sum(dim=-1)  # (B, F, K)
-    else:
+    elif loss == "infonce":
         per_target = torch.logsumexp(logits, dim=-1) - logits[..., 0]
+    else:
+        raise ConfigError(f"loss {loss!r}: expected one of {sorted(LOSSES)}")
     return (per_target * scores.mask).sum() / scores.num_positives
 
 
