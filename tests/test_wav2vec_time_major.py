@@ -260,3 +260,14 @@ def test_checkpoints_written_by_the_reference_modules_give_the_same_features(tmp
         with torch.no_grad():
             _, c = loaded.forward_time_major(wav)
         torch.testing.assert_close(c, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_picks_time_major_on_cuda_and_the_reference_elsewhere() -> None:
+    from asr_bench.errors import ConfigError
+    from asr_bench.models.wav2vec import resolve_implementation
+
+    assert resolve_implementation("auto", torch.device("cuda")) == "time_major"
+    assert resolve_implementation("auto", torch.device("cpu")) == "reference"
+    assert resolve_implementation("time_major", torch.device("cpu")) == "time_major"
+    with pytest.raises(ConfigError, match="implementation 'fast'"):
+        resolve_implementation("fast", torch.device("cpu"))
