@@ -1,10 +1,12 @@
 """Markdown tables from the JSON lines of `wav2vec_throughput.py`, for RESULTS.md.
 
-    python benchmarks/summarize.py bench-pretrain.jsonl bench-featurize.jsonl
+    python benchmarks/summarize.py bench-*.jsonl
 
-Pretraining rows pair our scoring with the naive (reference) one at equal model, precision
-and batch, and give the speed ratio and the peak-memory ratio; featurization rows give
-audio-seconds per second and times real time. The first line names the hardware and commit.
+Pretraining rows are grouped by model, precision and batch, one row per variant, with its speed against
+the reference path in eager mode ("today") and its peak memory against the naive scoring at the same
+batch; featurization rows likewise against the reference featurizer at the same batch. Convolution,
+norm and ceiling rows get tables of their own. The first line names the hardware and commit. Rows of
+earlier versions (`scoring`: ours / naive) read as the reference and naive variants.
 """
 
 from __future__ import annotations
@@ -14,44 +16,92 @@ import json
 from pathlib import Path
 from typing import Any
 
+TODAY, NAIVE = "reference:eager", "naive:eager"
+
 
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def variant(row: dict[str, Any]) -> str:
+    if "variant" in row:
+        return row["variant"]
+    if row.get("scoring") == "naive":
+        return NAIVE
+    return "reference:compiled" if row.get("compiled") else TODAY
+
+
 def pretrain_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| model | precision | batch (crops) | ours audio-s/s | naive audio-s/s | speed-up | ours peak GiB | naive peak GiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| model | precision | batch (crops) | variant | audio-s/s | vs today | TFLOP/s | peak GiB | vs naive | first step (s) |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    by_key: dict[tuple, dict[str, dict[str, Any]]] = {}
+    groups: dict[tuple, dict[str, dict[str, Any]]] = {}
     for row in rows:
-        variants = [name for key, name in (("compiled", "torch.compile"), ("cudnn_benchmark", "cuDNN autotuned")) if row.get(key)]
-        precision = row.get("precision", "") + (f" ({', '.join(variants)})" if variants else "")
-        by_key.setdefault((row["model"], precision, row.get("batch_crops")), {})[row.get("scoring", "ours")] = row
-    for (model, precision, crops), pair in by_key.items():
-        ours, naive = pair.get("ours", {}), pair.get("naive", {})
-        speed = ours.get("audio_s_per_s"), naive.get("audio_s_per_s")
-        ratio = f"{speed[0] / speed[1]:.2f}x" if all(speed) else "-"
-        lines.append(
-            f"| {model} | {precision} | {crops} | {_fmt(speed[0])} | {_fmt(speed[1])} | {ratio} | "
-            f"{_fmt(ours.get('peak_memory_gib'), 2)} | {_fmt(naive.get('peak_memory_gib'), 2)} |"
-        )
+        groups.setdefault((row["model"], row.get("precision"), row.get("batch_crops")), {})[variant(row)] = row
+    for (model, precision, crops), by_variant in groups.items():
+        today, naive = by_variant.get(TODAY, {}), by_variant.get(NAIVE, {})
+        for name, row in by_variant.items():
+            lines.append(
+                f"| {model} | {precision} | {crops} | {name} | {_fmt(row.get('audio_s_per_s'))} | "
+                f"{_ratio(row.get('audio_s_per_s'), today.get('audio_s_per_s'))} | {_fmt(row.get('tflop_per_s'))} | "
+                f"{_fmt(row.get('peak_memory_gib'), 2)} | {_ratio(row.get('peak_memory_gib'), naive.get('peak_memory_gib'))} | "
+                f"{_fmt(row.get('first_step_s'))} |"
+            )
     return lines
 
 
 def featurize_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| model | precision | batch (utterances) | audio-s/s | peak GiB |", "|---|---|---:|---:|---:|"]
-    lines += [
-        f"| {r['model']} | {r.get('precision')} | {r.get('batch_utterances')} | {_fmt(r.get('audio_s_per_s'))} | "
-        f"{_fmt(r.get('peak_memory_gib'), 2)} |"
-        for r in rows
+    lines = [
+        "| model | precision | batch (utterances) | variant | audio-s/s | vs reference | peak GiB |",
+        "|---|---|---:|---|---:|---:|---:|",
     ]
+    groups: dict[tuple, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["model"], row.get("precision"), row.get("batch_utterances")), {})[row.get("variant", "reference")] = row
+    for (model, precision, batch), by_variant in groups.items():
+        reference = by_variant.get("reference", {})
+        for name, row in by_variant.items():
+            lines.append(
+                f"| {model} | {precision} | {batch} | {name} | {_fmt(row.get('audio_s_per_s'))} | "
+                f"{_ratio(row.get('audio_s_per_s'), reference.get('audio_s_per_s'))} | {_fmt(row.get('peak_memory_gib'), 2)} |"
+            )
     return lines
 
 
+def conv_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| layer | variant | ms (forward + backward) | TFLOP/s |", "|---|---|---:|---:|"]
+    lines += [f"| {r['layer']} | {r['variant']} | {_fmt(r['ms_forward_backward'], 2)} | {_fmt(r['tflop_per_s'])} |" for r in rows]
+    return lines
+
+
+def norm_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| variant | ms (forward + backward) | GB/s at 16 B per element |", "|---|---:|---:|"]
+    lines += [f"| {r['variant']} | {_fmt(r['ms_forward_backward'], 2)} | {_fmt(r['gb_per_s_at_16_bytes'], 0)} |" for r in rows]
+    return lines
+
+
+def env_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| copy GB/s (read + write) | bf16 GEMM TFLOP/s |", "|---:|---:|"]
+    lines += [f"| {_fmt(r['copy_gb_per_s'], 0)} | {_fmt(r['bf16_gemm_tflop_per_s'])} |" for r in rows]
+    return lines
+
+
+TABLES = {
+    "wav2vec_env": env_table,
+    "wav2vec_pretrain": pretrain_table,
+    "wav2vec_featurize": featurize_table,
+    "wav2vec_conv": conv_table,
+    "wav2vec_norm": norm_table,
+}
+
+
 def summarize(paths: list[Path]) -> str:
-    rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.startswith("{")]
     if not rows:
         raise SystemExit("no benchmark lines in " + ", ".join(map(str, paths)))
     first = rows[0]
@@ -59,14 +109,14 @@ def summarize(paths: list[Path]) -> str:
     where = ", ".join(hardware.get("gpus") or [hardware.get("processor", "?")])
     out = [f"{where}; torch {first.get('versions', {}).get('torch')}; commit {first.get('git_commit')}", ""]
     errors = [r for r in rows if "error" in r]
-    pretrain = [r for r in rows if r.get("benchmark") == "wav2vec_pretrain" and "error" not in r]
-    featurize = [r for r in rows if r.get("benchmark") == "wav2vec_featurize" and "error" not in r]
-    if pretrain:
-        out += pretrain_table(pretrain) + [""]
-    if featurize:
-        out += featurize_table(featurize) + [""]
+    for benchmark, table in TABLES.items():
+        chosen = [r for r in rows if r.get("benchmark") == benchmark and "error" not in r]
+        if chosen:
+            out += table(chosen) + [""]
     for r in errors:
-        setting = ", ".join(f"{k}={v}" for k, v in r.items() if k in ("precision", "batch_crops", "scoring", "batch_utterances"))
+        setting = ", ".join(
+            f"{k}={v}" for k, v in r.items() if k in ("precision", "batch_crops", "variant", "scoring", "batch_utterances")
+        )
         out.append(f"{r['benchmark']} {r['model']} ({setting}): {r['error']}")
     return "\n".join(out).rstrip() + "\n"
 

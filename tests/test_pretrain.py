@@ -21,11 +21,12 @@ from asr_bench.features.wav2vec import Wav2VecFeaturizer
 from asr_bench.models.checkpoint import load_wav2vec
 from asr_bench.models.fairseq_checkpoint import save_fairseq_wav2vec
 from asr_bench.features.waveform import normalize_waveform, waveform_store
-from asr_bench.models.wav2vec import StepScores
+from asr_bench.models.wav2vec import StepScores, Wav2Vec
 from asr_bench.tasks.batching import BucketBatchSampler
 from asr_bench.tasks import pretrain as pretrain_task
-from asr_bench.tasks.pretrain import PretrainConfig, contrastive_bce, contrastive_infonce, pretrain
-from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset
+from asr_bench.tasks.pretrain import PretrainConfig, pretrain
+from asr_bench.tasks.pretrain_loss import contrastive_bce, contrastive_infonce
+from asr_bench.tasks.pretrain_data import CropBatchSampler, CropDataset, CropIndices, WaveformsOnDevice
 from asr_bench.tasks.trainer import run_callbacks
 from corpus_fixtures import shortest_ci_utterances
 
@@ -123,6 +124,24 @@ def test_crops_share_the_batchs_shortest_length_and_move_between_epochs(tmp_path
     torch.testing.assert_close(normalize_waveform(whole * 7 + 1), normalize_waveform(whole), atol=1e-4, rtol=1e-4)
 
 
+def test_tiled_crops_gathered_on_the_device_equal_the_host_crops(tmp_path: Path, ci_manifest: Path) -> None:
+    """The time-major path's crops: exactly tiled lengths, read on the host or gathered from a copy of the cache."""
+    utterances = read_manifest(ci_manifest)
+    store = waveform_store(utterances, tmp_path / "wav", progress=False)
+    model = Wav2Vec()
+    dataset = CropDataset(utterances, store, crop_samples=24_000, min_samples=16_000, tile=model.tiled_samples)
+    lengths = [dataset.cropped_length(i) for i in range(len(dataset))]
+    assert all(length == model.samples_for_frames(model.num_frames(length)) for length in lengths)
+    assert max(lengths) == model.tiled_samples(24_000)
+    on_device = WaveformsOnDevice(store, torch.device("cpu"))
+    assert not WaveformsOnDevice.fits(store, torch.device("cpu"))  # kept on the device only on a GPU
+    sampler = CropBatchSampler(BucketBatchSampler(lengths, 100_000, shuffle=True, seed=3), seed=3)
+    for request in list(sampler)[:4]:
+        index = CropIndices(dataset, "train")[request]
+        assert index.length == dataset[request].shape[1]
+        assert torch.equal(on_device.gather(index.rows, index.length), dataset[request])
+
+
 def test_waveforms_decoded_in_threads_equal_one_thread(tmp_path: Path, ci_manifest: Path) -> None:
     utterances = read_manifest(ci_manifest)[:8]
     one = waveform_store(utterances, tmp_path / "one", progress=False, workers=1)
@@ -132,8 +151,11 @@ def test_waveforms_decoded_in_threads_equal_one_thread(tmp_path: Path, ci_manife
         assert len(one[utt.id]) == round(utt.duration * 16000)
 
 
-@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])  # "auto" picks either, depending on the CPU
-def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path, precision: str) -> None:
+@pytest.mark.parametrize(
+    ("precision", "implementation"),
+    [("32-true", "reference"), ("bf16-mixed", "reference"), ("bf16-mixed", "time_major")],  # "auto" picks a precision
+)
+def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path, precision: str, implementation: str) -> None:
     config = load_config(
         PretrainConfig,
         None,
@@ -154,6 +176,7 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
             "trainer.log_every_n_steps=1",
             "trainer.progress_bar=false",
             f"trainer.precision={precision}",
+            f"implementation={implementation}",
         ],
     )
     run_dir = pretrain(config)
@@ -169,7 +192,8 @@ def test_tiny_wav2vec_loss_falls_on_real_audio(tmp_path: Path, ci_manifest: Path
     assert all(float(r["train/z_time_std"]) > 0 for r in rows)
     throughput = [float(r["train/audio_s_per_s"]) for r in rows if r.get("train/audio_s_per_s")]
     assert throughput and min(throughput) > 0
-    assert json.loads((run_dir / "train_summary.json").read_text())["precision"] == precision
+    summary = json.loads((run_dir / "train_summary.json").read_text())
+    assert (summary["precision"], summary["implementation"]) == (precision, implementation)
 
     # The checkpoint feeds featurization directly, with the pretraining's input normalisation.
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
@@ -337,3 +361,61 @@ def test_compiled_pretraining_learns_the_same_and_saves_one_copy_of_the_weights(
     assert len(runs[True][0]) == 4
     assert runs[True][0] == pytest.approx(runs[False][0], rel=1e-4)
     assert runs[True][1].keys() == runs[False][1].keys()
+
+
+def test_time_major_summaries_are_computed_on_logged_steps_only(
+    tmp_path: Path, ci_manifest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time-major step reads nothing back from the device: its summaries wait for the steps Lightning logs."""
+    import asr_bench.tasks.pretrain as task_module
+
+    calls = []
+    summary = task_module.time_major_summary
+
+    def counted(step):
+        calls.append(step.z.shape)
+        return summary(step)
+
+    monkeypatch.setattr(task_module, "time_major_summary", counted)
+    config = tiny_config(
+        tmp_path, ci_manifest, "implementation=time_major", "data.valid_manifests=[]", "trainer.max_epochs=-1",
+        "trainer.max_steps=6", "trainer.log_every_n_steps=3", "trainer.precision=32-true",
+    )
+    run_dir = pretrain(config)
+    assert len(calls) == 2  # steps 3 and 6
+    with (run_dir / "logs" / "metrics.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("train/loss")]
+    assert [int(r["step"]) for r in rows] == [2, 5]
+    assert all(r["train/accuracy"] and r["train/z_time_std"] and r["train/logit_spread"] for r in rows)
+
+
+def test_pretraining_continues_from_given_weights(tmp_path: Path, ci_manifest: Path) -> None:
+    from asr_bench.cli import main
+    from asr_bench.errors import ConfigError
+
+    first = pretrain(tiny_config(tmp_path / "a", ci_manifest, "trainer.max_epochs=1", "trainer.max_steps=2"))
+    weights = tmp_path / "weights.pt"
+    assert main(["export", str(first / "checkpoints" / "last.ckpt"), str(weights), "--dtype", "bf16"]) == 0
+    # lr 0: the continued run's weights stay the ones it started from.
+    second = pretrain(tiny_config(tmp_path / "b", ci_manifest, f"init_from={weights}", "optim.lr=0.0", "trainer.max_steps=1"))
+    started, ended = load_wav2vec(weights).model.state_dict(), load_wav2vec(second / "checkpoints" / "last.ckpt").model.state_dict()
+    assert started.keys() == ended.keys() and all(torch.equal(started[k], ended[k]) for k in started)
+    other = tiny_config(tmp_path / "c", ci_manifest, f"init_from={weights}", "model.prediction_steps=3")
+    with pytest.raises(ConfigError, match="another wav2vec"):
+        pretrain(other)
+
+
+@pytest.mark.slow
+def test_compiled_time_major_pretraining_learns_the_same(tmp_path: Path, ci_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile=true on the time-major path (forward and loss as one dynamic-shape graph) gives the eager losses."""
+    compile_ = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: compile_(fn, backend="aot_eager", **kwargs))
+    losses = {}
+    for compiled in (False, True):
+        config = tiny_config(
+            tmp_path / str(compiled), ci_manifest, "implementation=time_major", f"compile={str(compiled).lower()}",
+            "trainer.max_epochs=-1", "trainer.max_steps=4", "trainer.log_every_n_steps=1", "trainer.precision=32-true",
+        )
+        with (pretrain(config) / "logs" / "metrics.csv").open() as handle:
+            losses[compiled] = [float(r["train/loss"]) for r in csv.DictReader(handle) if r.get("train/loss")]
+    assert len(losses[True]) == 4 and losses[True] == pytest.approx(losses[False], rel=1e-4)

@@ -43,17 +43,34 @@ def reference(model: Wav2Vec, wav: torch.Tensor, representation: str | int) -> t
         return model.features(normalize_waveform(wav).unsqueeze(0), representation)[0]
 
 
-@pytest.mark.parametrize("representation", ["z", "c", 0, 1])
+@pytest.mark.parametrize("implementation", ["reference", "time_major"])
+@pytest.mark.parametrize("representation", ["z", "c", 0, 1, "all"])
 @pytest.mark.parametrize("large_style", [False, True])
-def test_padded_batch_equals_one_forward_per_utterance(representation: str | int, large_style: bool) -> None:
+def test_padded_batch_equals_one_forward_per_utterance(representation: str | int, large_style: bool, implementation: str) -> None:
+    """Each utterance of a padded batch, by either implementation, gets the features of a forward of it alone.
+
+    The time-major featurizer is held to 60k padded samples per forward, so the batch runs as several groups.
+    """
     model = small_model(skip_connections=large_style, log_compression=large_style)
-    featurizer = Wav2VecFeaturizer(model, representation, normalize=True, precision="fp32")
+    featurizer = Wav2VecFeaturizer(
+        model, representation, normalize=True, precision="fp32", implementation=implementation, max_batch_samples=60_000
+    )
     generator = torch.Generator().manual_seed(1)
-    waveforms = [torch.randn(n, generator=generator) * (1 + i) for i, n in enumerate((16_000, 9_731, 3_200, 12_345))]
-    for wav, features in zip(waveforms, featurizer.featurize_batch(waveforms)):
+    waveforms = [torch.randn(n, generator=generator) * (1 + i) for i, n in enumerate((16_000, 9_731, 3_200, 12_345, 9_000))]
+    for wav, features in zip(waveforms, featurizer.featurize_batch(waveforms), strict=True):
         expected = reference(model, wav, representation)
         assert features.shape == expected.shape == (model.num_frames(len(wav)), expected.shape[1])
         torch.testing.assert_close(features, expected, atol=2e-4, rtol=1e-4)
+
+
+def test_all_is_z_then_every_context_layer_along_the_feature_axis() -> None:
+    """The layout a layer-weighting downstream model reads: [z, layer 1, ..., layer L], each its own width."""
+    model = small_model(skip_connections=True, log_compression=True)
+    wav = torch.randn(8_000, generator=torch.Generator().manual_seed(3))
+    features = Wav2VecFeaturizer(model, "all", precision="fp32")(wav)
+    blocks = [reference(model, wav, "z")] + [reference(model, wav, layer) for layer in range(3)]
+    assert features.shape[1] == 24 + 24 + 32 + 32 == sum(block.shape[1] for block in blocks)
+    torch.testing.assert_close(features, torch.cat(blocks, dim=1), atol=2e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("large_style", [False, True])
@@ -63,10 +80,11 @@ def test_chunked_long_audio_equals_a_full_forward(large_style: bool) -> None:
     chunked = Wav2VecFeaturizer(model, "c", normalize=True, chunk_samples=4_000, precision="fp32")
     assert len(wav) > chunked.chunk_samples  # the long-audio path is the one under test
     torch.testing.assert_close(chunked(wav), reference(model, wav, "c"), atol=2e-4, rtol=1e-4)
-    torch.testing.assert_close(
-        Wav2VecFeaturizer(model, "z", normalize=True, chunk_samples=4_000, precision="fp32")(wav), reference(model, wav, "z"),
-        atol=2e-4, rtol=1e-4,
-    )
+    for representation in ("z", "all"):
+        torch.testing.assert_close(
+            Wav2VecFeaturizer(model, representation, normalize=True, chunk_samples=4_000, precision="fp32")(wav),
+            reference(model, wav, representation), atol=2e-4, rtol=1e-4,
+        )
 
 
 def test_manifest_featurization_from_a_fairseq_checkpoint(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
@@ -197,3 +215,20 @@ def test_several_manifests_load_the_model_once(
     assert first.path != second.path
     assert [u.id in first for u in utterances] == [True, True, False, False]
     assert [u.id in second for u in utterances] == [False, False, True, True]
+
+
+def test_all_layers_are_cached_apart_from_c(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
+    utterances = shortest_ci_utterances(ci_librispeech_rows, shared_data, 2)
+    checkpoint = save_fairseq_wav2vec(small_model(), tmp_path / "w.pt")
+    stores = {
+        representation: featurize_manifest(
+            utterances,
+            FeatureConfig(kind="wav2vec", cache_dir=str(tmp_path / "cache"),
+                          wav2vec=Wav2VecFeatureConfig(str(checkpoint), representation, precision="fp32")),
+            progress=False,
+        )
+        for representation in ("c", "all")
+    }
+    assert stores["c"].path != stores["all"].path
+    assert (stores["c"].dim, stores["all"].dim) == (32, 24 + 24 + 32 + 32)
+    assert stores["all"].meta["config"]["representation"] == "all"

@@ -1,10 +1,9 @@
-"""wav2vec features (z, c or any context layer) for the feature cache, batched and exact.
+"""wav2vec features (z, c, any context layer, or all of them) for the feature cache, batched and exact.
 
 Every GroupNorm in wav2vec 1.0 has one group: it normalises over all channels *and all
 frames* of an utterance. Two shortcuts that look harmless are therefore wrong: padding
 utterances to a common length changes the statistics of the shorter ones, and cutting
-long audio into chunks gives each chunk its own statistics. This module walks the
-network layer by layer itself so that neither happens:
+long audio into chunks gives each chunk its own statistics. This module avoids both:
 
 - batches of padded utterances use masked statistics (only each utterance's valid
   frames count). The convolutions are valid or left-padded, so padding on the right
@@ -15,6 +14,14 @@ network layer by layer itself so that neither happens:
   taken over the whole layer. Device memory is bounded by the chunk; the result equals
   a full-utterance forward.
 
+Batches run by one of the model's two implementations (`asr_bench.models.wav2vec`):
+- time-major (the default on CUDA): the whole padded batch at once, one masked norm per layer (fused
+  kernels), the per-layer frame counts computed on the host up front, audio sent as float16 (bf16
+  arithmetic) from pinned memory and the features brought back the same way, one copy each way per batch;
+  up to `max_batch_samples` of padded audio per forward, so batches of 100+ utterances fit a GPU;
+- reference (the default elsewhere, and for long audio): layer by layer in (batch, channel, time), one
+  native norm per utterance, as earlier versions computed it (the same numbers on the CPU).
+
 The convolutions run in bf16 autocast where the hardware does bf16 natively (GPUs, and
 CPUs with AVX512-BF16 or AMX, where it doubles the throughput); the normalisation
 statistics are always accumulated in float32.
@@ -23,7 +30,7 @@ statistics are always accumulated in float32.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -38,7 +45,7 @@ from asr_bench.errors import ConfigError
 from asr_bench.features.waveform import model_input
 from asr_bench.hardware import resolve_bf16
 from asr_bench.models.checkpoint import load_wav2vec
-from asr_bench.models.wav2vec import Wav2Vec, split_utterance_norm
+from asr_bench.models.wav2vec import REPRESENTATIONS_HELP, Wav2Vec, resolve_implementation, split_utterance_norm
 
 # (conv, norm, left replication padding, residual: None = no skip, Identity or a 1x1 projection)
 _Layer = tuple[nn.Conv1d, nn.GroupNorm, int, nn.Module | None]
@@ -77,7 +84,17 @@ def _masked_group_norm(y: torch.Tensor, norm: nn.GroupNorm, lengths: torch.Tenso
 
 
 class Wav2VecFeaturizer:
-    """Audio (samples,) -> features (frames, dim) from a pretrained wav2vec, the way the cache asks for them."""
+    """Audio (samples,) -> features (frames, dim) from a pretrained wav2vec, the way the cache asks for them.
+
+    `representation`: "z" (the encoder's output), "c" (the context network's), a 0-based context layer,
+    or "all": z and every context layer's output concatenated along the feature axis, in the order
+    [z, context layer 1, ..., context layer L], so that frame t is
+        features[t] = concat(z_t, h1_t, ..., hL_t),  shape (frames, C_z + C_1 + ... + C_L),
+    (L + 1) x 512 for the paper's models (base: 10 x 512 = 5120; large: 13 x 512 = 6656); block j is
+    features[:, sum of the earlier widths : + C_j]. z is log-compressed where the model does that (large).
+    This is the input of a downstream model that learns a softmax-weighted sum of the layers (SUPERB's
+    recipe): split the feature axis into the L + 1 blocks and weight them.
+    """
 
     def __init__(
         self,
@@ -87,24 +104,28 @@ class Wav2VecFeaturizer:
         device: str = "cpu",
         chunk_samples: int = 480_000,
         precision: str = "auto",
+        implementation: str = "auto",
+        max_batch_samples: int = 32_000_000,
     ) -> None:
         if chunk_samples < 4 * model.receptive_field_samples:
             raise ConfigError(f"chunk_samples={chunk_samples} is too small for a {model.receptive_field_samples}-sample encoder")
         num_context = len(model.config.context_layers)
-        if not (representation in ("z", "c") or (isinstance(representation, int) and 0 <= representation < num_context)):
-            raise ConfigError(f"wav2vec representation {representation!r}: expected 'z', 'c' or 0..{num_context - 1}")
+        if not (representation in ("z", "c", "all") or (isinstance(representation, int) and 0 <= representation < num_context)):
+            raise ConfigError(f"wav2vec representation {representation!r}: expected {REPRESENTATIONS_HELP} 0..{num_context - 1}")
         self.model = model.eval().to(device)
         self.representation = representation
         self.normalize = normalize
         self.device = torch.device(device)
         self.chunk_samples = chunk_samples
+        self.max_batch_samples = max_batch_samples
         self.bf16 = resolve_bf16(precision, self.device)
+        self.implementation = resolve_implementation(implementation, self.device)
         self._layers = self._collect_layers()
         self._output_hop = self._output_hops()
         num_encoder = len(model.config.encoder_layers)
         if representation == "z":
             self._stop = num_encoder
-        elif representation == "c":
+        elif representation in ("c", "all"):
             self._stop = len(self._layers)
         else:
             self._stop = num_encoder + int(representation) + 1
@@ -147,8 +168,10 @@ class Wav2VecFeaturizer:
         lengths: torch.Tensor,
         conv: Callable[[nn.Conv1d, int, torch.Tensor], torch.Tensor],
     ) -> torch.Tensor:
-        """Run layers up to the requested representation: (B, 1, T) audio -> (B, C, F)."""
+        """Run layers up to the requested representation: (B, 1, T) audio -> (B, C, F) (for "all", z and every
+        context layer's output concatenated along C)."""
         num_encoder = len(self.model.config.encoder_layers)
+        kept = []
         for index, (layer, norm, left_pad, residual) in enumerate(self._layers[: self._stop]):
             if index < num_encoder:  # valid convolution: the sequence shortens
                 lengths = torch.div(lengths - layer.kernel_size[0], layer.stride[0], rounding_mode="floor") + 1
@@ -158,7 +181,9 @@ class Wav2VecFeaturizer:
             x = y
             if index == num_encoder - 1 and self.model.feature_extractor.log_compression:
                 x = torch.log1p(x.abs())
-        return x
+            if self.representation == "all" and index >= num_encoder - 1:
+                kept.append(x)
+        return torch.cat(kept, dim=1) if kept else x
 
     @staticmethod
     def _conv_whole(layer: nn.Conv1d, left_pad: int, x: torch.Tensor) -> torch.Tensor:
@@ -166,13 +191,20 @@ class Wav2VecFeaturizer:
 
     @torch.inference_mode()
     def featurize_batch(self, waveforms: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Several utterances at once (padded, masked statistics); each (samples,) -> (frames, dim) float32 on CPU."""
+        """Several utterances at once (padded, masked statistics); each (samples,) -> (frames, dim) on the CPU.
+
+        float32, except in bf16 on a GPU: float16 (which holds every bf16 value of the features' range exactly).
+        """
         short = [i for i, w in enumerate(waveforms) if len(w) <= self.chunk_samples]
         results: list[torch.Tensor | None] = [None] * len(waveforms)
-        if short:
+        if short and min(len(waveforms[i]) for i in short) < self.model.receptive_field_samples:
+            raise ConfigError(f"audio shorter than the wav2vec receptive field ({self.model.receptive_field_samples} samples)")
+        if short and self.implementation == "time_major":
+            for group in self._groups(sorted((len(waveforms[i]), i) for i in short)):
+                for i, features in zip(group, self._featurize_time_major([waveforms[i] for i in group])):
+                    results[i] = features
+        elif short:
             lengths = torch.tensor([len(waveforms[i]) for i in short], device=self.device)
-            if int(lengths.min()) < self.model.receptive_field_samples:
-                raise ConfigError(f"audio shorter than the wav2vec receptive field ({self.model.receptive_field_samples} samples)")
             batch = nn.utils.rnn.pad_sequence(
                 [model_input(waveforms[i], self.normalize) for i in short], batch_first=True
             ).to(self.device)
@@ -185,6 +217,59 @@ class Wav2VecFeaturizer:
             if results[i] is None:
                 results[i] = self._featurize_long(w)
         return results  # type: ignore[return-value]
+
+    def _groups(self, by_length: list[tuple[int, int]]) -> Iterator[list[int]]:
+        """Indices of consecutive runs of (length, index) pairs, sorted by length, padding to at most max_batch_samples."""
+        group: list[int] = []
+        for length, i in by_length:  # each group is padded to its last (longest) member
+            if group and (len(group) + 1) * self._padded_samples(length) > self.max_batch_samples:
+                yield group
+                group = []
+            group.append(i)
+        if group:
+            yield group
+
+    def _padded_samples(self, longest: int) -> int:
+        """A batch's padded length: exactly tiled (every layer's input is a free view) and >= its longest member."""
+        return self.model.samples_for_frames(self.model.num_frames(longest) + 1)
+
+    def _featurize_time_major(self, waveforms: list[torch.Tensor]) -> list[torch.Tensor]:
+        """One padded batch by the time-major path: one copy of float16 audio in, one of the features out."""
+        lengths = [len(w) for w in waveforms]
+        pinned = self.device.type == "cuda"
+        transport = torch.float16 if self.bf16 else torch.float32  # float16 holds what bf16 arithmetic reads
+        audio = torch.zeros(len(waveforms), self._padded_samples(max(lengths)), dtype=transport, pin_memory=pinned)
+        for row, wav in zip(audio, waveforms):
+            row[: len(wav)] = model_input(wav.float(), self.normalize)
+        frames = []  # each encoder layer's valid frames per utterance, known before anything runs
+        counts = lengths
+        for layer in self.model.config.encoder_layers:
+            counts = [(n - layer.kernel) // layer.stride + 1 for n in counts]
+            frames.append(counts)
+        valid = torch.tensor(frames, dtype=torch.int32).pin_memory() if pinned else torch.tensor(frames, dtype=torch.int32)
+        valid = valid.to(self.device, non_blocking=True)
+        with self._autocast():
+            features = self._time_major_layers(audio.to(self.device, non_blocking=True), valid)
+        out_dtype = torch.float16 if self.bf16 and pinned else torch.float32
+        host = torch.empty(features.shape, dtype=out_dtype, pin_memory=pinned)
+        host.copy_(features.to(out_dtype), non_blocking=True)
+        if pinned:
+            torch.cuda.current_stream(self.device).synchronize()  # the one wait of the batch
+        return [host[b, :n] for b, n in enumerate(counts)]
+
+    def _time_major_layers(self, audio: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Padded audio (B, S) -> the requested representation (B, F, D), statistics over `valid` frames."""
+        model = self.model
+        z = model.feature_extractor.time_major(audio, valid)
+        if self.representation == "z":
+            return z
+        kept = [z]
+        wanted = self._stop - len(model.config.encoder_layers)  # context layers to run
+        for index, c in enumerate(model.feature_aggregator.time_major_layers(z, valid[-1])):
+            kept.append(c)
+            if index + 1 == wanted:
+                break
+        return torch.cat(kept, dim=2) if self.representation == "all" else kept[-1]
 
     def __call__(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.featurize_batch([waveform])[0]

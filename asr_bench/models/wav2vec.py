@@ -12,7 +12,17 @@ Speech Recognition", arXiv 1904.05862. Raw 16 kHz audio (batch, samples) goes th
 - K step projections h_k(c) = W_k c + b, stored as fairseq's `ConvTranspose2d(C, C, (1, K))`.
 
 The model produces the contrastive logits (`Wav2Vec.contrastive_scores`); the loss over
-them lives in `asr_bench.tasks.pretrain`.
+them lives in `asr_bench.tasks.pretrain_loss`.
+
+Two implementations of the same function share the parameters:
+- the reference: `forward`, module by module on (batch, channel, frames) activations, `nn.Conv1d` and
+  `nn.GroupNorm`; scored by `contrastive_scores` (positions of the prediction, boolean-masked loss);
+- time-major: `forward_time_major`, activations (batch, frames, channel) end to end, convolutions as GEMMs
+  or channels-last cuDNN calls without layout transposes (`asr_bench.models.conv`), fused norm + ReLU
+  kernels (`asr_bench.models.norm`); scored by `target_logits` (indexed by target frame, masked by
+  multiplication, so a training step needs no host synchronisation and compiles as one graph).
+`resolve_implementation("auto", device)` picks time-major on CUDA and the reference elsewhere, where it
+gives exactly the numbers of earlier versions.
 
 Module and parameter names follow the reference implementation (fairseq's
 `models/wav2vec/wav2vec.py`: `feature_extractor`, `feature_aggregator`,
@@ -23,8 +33,11 @@ network and after the step projections, never in the encoder.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import math
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
 import torch
@@ -32,6 +45,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from asr_bench.errors import BadAudioError, ConfigError
+from asr_bench.models.conv import causal_conv, encoder_conv
+from asr_bench.models.norm import accumulation_dtype, utterance_norm_relu
+
+IMPLEMENTATIONS = ("auto", "reference", "time_major")
+REPRESENTATIONS_HELP = "'z', 'c', 'all' or a context layer index"
+
+
+def resolve_implementation(implementation: str, device: torch.device) -> str:
+    """"auto" -> "time_major" on CUDA, "reference" elsewhere; the others as given."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ConfigError(f"wav2vec implementation {implementation!r}: expected one of {IMPLEMENTATIONS}")
+    if implementation == "auto":
+        return "time_major" if device.type == "cuda" else "reference"
+    return implementation
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,21 @@ class StepScores(NamedTuple):
     valid: torch.Tensor
 
 
+class TargetLogits(NamedTuple):
+    """Contrastive logits indexed by target frame t, for the time-major path.
+
+    logits[b, t, k-1, 0] = h_k(c_{t - s_k}) . z_t of utterance b and logits[b, t, k-1, 1 + n] = h_k(c_{t - s_k}) . z~_n,
+    with s_k = offset + k - 1 and z~_n the negatives sampled for frame t: (B, F, K, 1 + N + N_cross), in float32
+    (float64 for a float64 model). mask[t, k-1] (F, K) is 1 where t >= s_k (the prediction comes from inside
+    the crop), 0 elsewhere; `num_positives` = B * sum_k max(0, F - s_k), the number of positive terms.
+    The same terms as `StepScores`, which indexes them by prediction position i = t - s_k.
+    """
+
+    logits: torch.Tensor
+    mask: torch.Tensor
+    num_positives: int
+
+
 class _UtteranceNorm(nn.GroupNorm):
     """GroupNorm with one group, as fairseq's Fp32GroupNorm(1, channels): each utterance is normalised over
     all its channels and frames, with float32 statistics, and the output keeps the input's dtype.
@@ -165,7 +207,8 @@ class _UtteranceNorm(nn.GroupNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_cuda:
             return split_utterance_norm(x, self.weight, self.bias, self.eps)
-        return F.group_norm(x.float(), 1, self.weight.float(), self.bias.float(), self.eps).to(x.dtype)
+        acc = accumulation_dtype(x.dtype)
+        return F.group_norm(x.to(acc), 1, self.weight.to(acc), self.bias.to(acc), self.eps).to(x.dtype)
 
 
 def split_utterance_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> torch.Tensor:
@@ -176,11 +219,12 @@ def split_utterance_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     training step (benchmarks/RESULTS.md). `var_mean` splits a long reduction across blocks. On the CPU the
     native kernel is the faster one (4x on a base encoder's first layer).
     """
-    x32 = x.float()
-    var, mean = torch.var_mean(x32, dim=(1, 2), keepdim=True, correction=0)
-    scale = weight.float()[:, None] * torch.rsqrt(var + eps)  # (batch, channels, 1)
-    shift = bias.float()[:, None] - mean * scale
-    return torch.addcmul(shift, x32, scale).to(x.dtype)
+    acc = accumulation_dtype(x.dtype)
+    x_acc = x.to(acc)
+    var, mean = torch.var_mean(x_acc, dim=(1, 2), keepdim=True, correction=0)
+    scale = weight.to(acc)[:, None] * torch.rsqrt(var + eps)  # (batch, channels, 1)
+    shift = bias.to(acc)[:, None] - mean * scale
+    return torch.addcmul(shift, x_acc, scale).to(x.dtype)
 
 
 class FeatureEncoder(nn.Module):
@@ -212,6 +256,21 @@ class FeatureEncoder(nn.Module):
         x = wav.unsqueeze(1)
         for block in self.conv_layers:
             x = block(x)
+        if self.log_compression:
+            x = torch.log1p(x.abs())
+        return x
+
+    def time_major(self, wav: torch.Tensor, valid_frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Audio (B, samples) -> z (B, frames, channels): `forward`'s function, laid out time-major.
+
+        `valid_frames` (layers, B), for padded batches: how many output frames of each layer belong to
+        each utterance; the norms take their statistics over those frames only and write 0 past them.
+        """
+        x = wav
+        for index, block in enumerate(self.conv_layers):
+            conv = block[0]
+            y = encoder_conv(x, conv.weight, conv.stride[0])
+            x = utterance_norm_relu(y, block[2], None if valid_frames is None else valid_frames[index])
         if self.log_compression:
             x = torch.log1p(x.abs())
         return x
@@ -252,15 +311,34 @@ class ContextNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor, num_layers: int | None = None) -> torch.Tensor:
         """Output of the first `num_layers` blocks (all when None)."""
+        return _last(itertools.islice(self.layers(z), num_layers))
+
+    def layers(self, z: torch.Tensor) -> Iterator[torch.Tensor]:
+        """z (B, C, F) -> each layer's output in turn, (B, C_layer, F)."""
         x = z
-        for block, projection in list(zip(self.conv_layers, self.residual_proj))[:num_layers]:
+        for block, projection in zip(self.conv_layers, self.residual_proj):
             residual = x
             x = block(x)
             if self.skip_connections:
                 if projection is not None:
                     residual = projection(residual)
                 x = (x + residual) * self.residual_scale
-        return x
+            yield x
+
+    def time_major_layers(self, z: torch.Tensor, valid_frames: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
+        """z (B, frames, C) -> each layer's output in turn, (B, frames, C_layer): `forward`'s function, time-major.
+
+        `valid_frames` (B,): frames of each utterance of a padded batch (statistics over those only).
+        """
+        x = z
+        for block, projection in zip(self.conv_layers, self.residual_proj):
+            conv = block[1]
+            y = utterance_norm_relu(block[2](causal_conv(x, conv.weight, conv.bias)), block[3], valid_frames)
+            if self.skip_connections:
+                residual = x if projection is None else x @ projection.weight[:, :, 0].t()
+                y = (y + residual) * self.residual_scale
+            x = y
+            yield x
 
 
 class StepPredictions(nn.Module):
@@ -279,12 +357,21 @@ class StepPredictions(nn.Module):
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         """c (B, C_context, F) -> h (B, F, K, C_target) with h[b, i, k-1] = h_k(c_i)."""
+        return self.time_major(c.transpose(1, 2))
+
+    def time_major(self, c: torch.Tensor) -> torch.Tensor:
+        """c (B, F, C_context) -> h (B, F, K, C_target) with h[b, i, k-1] = h_k(c_i)."""
         weight = self.project_to_steps.weight  # (C_context, C_target, 1, K)
         context_channels, target_channels, _, steps = weight.shape
         weight = weight[:, :, 0, :].permute(2, 1, 0).reshape(steps * target_channels, context_channels)
         bias = self.project_to_steps.bias.repeat(steps)
-        h = F.linear(c.transpose(1, 2), weight, bias)  # (B, F, K * C_target), step-major
+        h = F.linear(c, weight, bias)  # (B, F, K * C_target), step-major
         return self.dropout(h.unflatten(-1, (steps, target_channels)))
+
+
+def _last(outputs: Iterator[torch.Tensor]) -> torch.Tensor:
+    """The last of a network's layer outputs (the earlier ones are freed as it goes)."""
+    return collections.deque(outputs, maxlen=1)[0]
 
 
 def _encoder_geometry(layers: list[EncoderLayer]) -> tuple[int, int]:
@@ -385,15 +472,21 @@ class Wav2Vec(nn.Module):
             frames = (frames - layer.kernel) // layer.stride + 1
         return frames
 
-    def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        """Audio (B, samples) -> z (B, C, F)."""
+    def num_frames_of(self, wav: torch.Tensor) -> int:
+        """Frames of z for audio (B, samples); an error for other shapes and for audio too short for one frame."""
         if wav.dim() != 2:
             raise ValueError(f"expected audio of shape (batch, samples), got {tuple(wav.shape)}")
-        if self.num_frames(wav.shape[1]) == 0:
+        frames = self.num_frames(wav.shape[1])
+        if frames == 0:
             raise BadAudioError(
                 f"audio of {wav.shape[1]} samples is shorter than the wav2vec encoder's receptive field "
                 f"({self.receptive_field_samples} samples)"
             )
+        return frames
+
+    def encode(self, wav: torch.Tensor) -> torch.Tensor:
+        """Audio (B, samples) -> z (B, C, F)."""
+        self.num_frames_of(wav)
         return self.feature_extractor(wav)
 
     def contextualize(self, z: torch.Tensor, layer: int | None = None) -> torch.Tensor:
@@ -411,13 +504,42 @@ class Wav2Vec(nn.Module):
         return z, self.contextualize(z)
 
     def features(self, wav: torch.Tensor, representation: str | int) -> torch.Tensor:
-        """Audio (B, samples) -> features (B, F, D), time-major: "z", "c" or a 0-based context layer."""
-        if isinstance(representation, bool) or not (representation in ("z", "c") or isinstance(representation, int)):
-            raise ConfigError(f"wav2vec representation {representation!r}: expected 'z', 'c' or a context layer index")
+        """Audio (B, samples) -> features (B, F, D), time-major, by the reference path.
+
+        "z", "c", a 0-based context layer, or "all": z and every context layer's output concatenated along
+        the feature axis in the order [z, layer 1, ..., layer L], D = C_z + C_1 + ... + C_L (for the paper's
+        models (L + 1) x 512), for a downstream model that learns a weighted sum of the layers.
+        """
+        if isinstance(representation, bool) or not (representation in ("z", "c", "all") or isinstance(representation, int)):
+            raise ConfigError(f"wav2vec representation {representation!r}: expected {REPRESENTATIONS_HELP}")
         z = self.encode(wav)
         if representation == "z":
             return z.transpose(1, 2)
+        if representation == "all":
+            return torch.cat([z, *self.feature_aggregator.layers(z)], dim=1).transpose(1, 2)
         return self.contextualize(z, None if representation == "c" else representation).transpose(1, 2)
+
+    def tiled_samples(self, num_samples: int) -> int:
+        """The longest length <= num_samples on which every encoder layer tiles its input exactly.
+
+        On such a length no sample is left over at any layer (for the paper's encoder: 160 F + 305 samples,
+        149,905 for 150,000), so the time-major encoder reads free views, and training shapes repeat.
+        """
+        frames = self.num_frames(num_samples)
+        return self.samples_for_frames(frames) if frames else num_samples
+
+    def samples_for_frames(self, num_frames: int) -> int:
+        """The exactly tiled length that gives `num_frames` frames: each layer's (frames - 1) x stride + kernel."""
+        samples = num_frames
+        for layer in reversed(self.config.encoder_layers):
+            samples = (samples - 1) * layer.stride + layer.kernel
+        return samples
+
+    def forward_time_major(self, wav: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio (B, samples) -> (z, c), both (B, F, C): `forward`'s function by the time-major path."""
+        self.num_frames_of(wav)
+        z = self.feature_extractor.time_major(wav)
+        return z, _last(self.feature_aggregator.time_major_layers(z))
 
     def contrastive_scores(self, z: torch.Tensor, c: torch.Tensor, generator: torch.Generator | None = None) -> StepScores:
         """Logits of the true and the sampled future frames for every step: z, c (B, C, F) -> StepScores.
@@ -443,28 +565,52 @@ class Wav2Vec(nn.Module):
         all K kept for backward: about 5x this method's saved memory for the base model.
         """
         batch, channels, frames = z.shape
-        steps = self.config.prediction_steps
-        shifts = [self.prediction_offset + k for k in range(steps)]  # target frame = i + shift
+        shifts = self._step_shifts()
         positions = torch.arange(frames, device=z.device)
         valid = positions.unsqueeze(0) + torch.tensor(shifts, device=z.device).unsqueeze(1) < frames  # (K, F)
-
-        h = self.wav2vec_predictions(c).unbind(2)  # K x (B, F, C)
-        by_target = torch.stack([_shift_frames(h_k, shift) for h_k, shift in zip(h, shifts)], dim=2)  # (B, F, K, C)
-
+        h = self.wav2vec_predictions(c)  # (B, F, K, C)
         negatives = sample_negatives(
             batch, frames, self.config.num_negatives, self.config.cross_sample_negatives, generator, z.device
         )
-        own_frame = torch.arange(batch * frames, device=z.device).view(batch, frames, 1)
-        candidates = torch.cat([own_frame, negatives], dim=2).view(-1)  # (B*F*(1+N)), positive first
         z_frames = z.transpose(1, 2).reshape(batch * frames, channels)
-        targets = z_frames.index_select(0, candidates).view(batch * frames, -1, channels)  # (B*F, 1+N, C)
-
-        # float32 even under bf16 autocast: bf16 logits (3 significant digits) tie often, and a tie
-        # with a negative is a miss. It costs little: 2 * K * (1+N) * C FLOPs per frame, ~1/500 of the encoder's.
-        with torch.autocast(z.device.type, enabled=False):
-            logits = torch.bmm(by_target.view(batch * frames, steps, channels).float(), targets.transpose(1, 2).float())
-        logits = logits.view(batch, frames, steps, -1)  # indexed by target frame t
-
+        logits = self._logits_by_target(h, z_frames, negatives, accumulation_dtype(z.dtype))
         # Back from target frame t to prediction position i = t - shift.
         scores = torch.stack([_shift_frames(logits_k, -shift) for logits_k, shift in zip(logits.unbind(2), shifts)])
         return StepScores(scores[..., 0], scores[..., 1:], valid)
+
+    def target_logits(self, z: torch.Tensor, c: torch.Tensor, negatives: torch.Tensor) -> TargetLogits:
+        """The logits of `contrastive_scores`, indexed by target frame: z, c (B, F, C) -> TargetLogits.
+
+        `negatives` (B, F, N + N_cross) from `sample_negatives`. Steps 1-4 of `contrastive_scores`, without
+        step 5: the loss masks the targets that no prediction reaches by multiplying with `mask`, and counts
+        its terms in Python, so nothing here waits for the device (no boolean indexing, no tensors made from
+        Python lists). The candidates are gathered from z in float32, so their gradient sums in float32.
+        """
+        batch, frames, channels = z.shape
+        acc = accumulation_dtype(z.dtype)
+        z_frames = z.reshape(batch * frames, channels).to(acc)
+        logits = self._logits_by_target(self.wav2vec_predictions.time_major(c), z_frames, negatives, acc)
+        shifts = self._step_shifts()
+        first_step = torch.arange(len(shifts), device=z.device) + self.prediction_offset
+        mask = (torch.arange(frames, device=z.device)[:, None] >= first_step[None, :]).to(acc)  # (F, K)
+        num_positives = batch * sum(max(0, frames - shift) for shift in shifts)
+        return TargetLogits(logits, mask, num_positives)
+
+    def _step_shifts(self) -> list[int]:
+        """s_k = offset + k - 1 for k = 1..K: step k at position i targets frame i + s_k."""
+        return [self.prediction_offset + k for k in range(self.config.prediction_steps)]
+
+    def _logits_by_target(
+        self, h: torch.Tensor, z_frames: torch.Tensor, negatives: torch.Tensor, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """Steps 2-4 of `contrastive_scores`: h (B, F, K, C), z_frames (B*F, C) -> logits (B, F, K, 1 + N) in `dtype`."""
+        batch, frames, steps, channels = h.shape
+        by_target = torch.stack([_shift_frames(h[:, :, k], shift) for k, shift in enumerate(self._step_shifts())], dim=2)
+        own_frame = torch.arange(batch * frames, device=h.device).view(batch, frames, 1)
+        candidates = torch.cat([own_frame, negatives], dim=2).view(-1)  # (B*F*(1+N)), positive first
+        targets = z_frames.index_select(0, candidates).view(batch * frames, -1, channels)  # (B*F, 1+N, C)
+        # float32 even under bf16 autocast: bf16 logits (3 significant digits) tie often, and a tie
+        # with a negative is a miss. It costs little: 2 * K * (1+N) * C FLOPs per frame, ~1/500 of the encoder's.
+        with torch.autocast(h.device.type, enabled=False):
+            logits = torch.bmm(by_target.view(batch * frames, steps, channels).to(dtype), targets.transpose(1, 2).to(dtype))
+        return logits.view(batch, frames, steps, -1)  # indexed by target frame t

@@ -1,16 +1,17 @@
-"""wav2vec 1.0 pretraining: the contrastive binary cross-entropy loss and its Lightning task.
+"""wav2vec 1.0 pretraining: its Lightning task, its config, and the run.
 
-Loss (paper, eq. 1): for each step k = 1..K and position i,
-    -log sigmoid(z_{i+k} . h_k(c_i)) - lambda * E[log sigmoid(-z~ . h_k(c_i))],
-with lambda = the number of negatives, so the expectation over negatives becomes their
-sum. It is summed over steps and positions and divided by the number of positive
-terms, as the reference implementation normalises it, so the logged figure does not
-depend on crop length or batch size. The model produces the logits
-(`Wav2Vec.contrastive_scores`); this module turns them into the loss and the accuracy
-(how often the positive outscores all of its negatives).
+The loss is the paper's binary cross-entropy (`asr_bench.tasks.pretrain_loss`). Defaults are the
+paper's: Adam at 5e-3 after 500 warm-up updates, cosine decay to 1e-6 over 40k updates, 150k-sample
+crops, 12M samples per update (the paper's 8 GPUs x 1.5M, on one device), bf16 on GPU.
 
-Defaults are the paper's: Adam at 5e-3 after 500 warm-up updates, cosine decay to 1e-6
-over 40k updates, 150k-sample crops, 1.5M samples per batch, bf16 on GPU.
+A training step runs one of the model's two implementations (`asr_bench.models.wav2vec`):
+- "time_major" (the default on CUDA): (batch, time, channel) activations, fused norms, a loss that makes no
+  host synchronisation, and, with `compile`, forward and loss as one torch.compile graph. Crops are cut
+  to lengths that tile every encoder layer exactly; the summaries (accuracy, logit spread, z's spread
+  over time) are computed only on the steps that log them (`trainer.log_every_n_steps`). On a GPU the
+  waveforms live in GPU memory when they fit, and crops are gathered there.
+- "reference" (the default elsewhere): module by module, as earlier versions trained, with the same
+  numbers on the CPU.
 """
 
 from __future__ import annotations
@@ -18,75 +19,33 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 
 from asr_bench.config import to_dict
 from asr_bench.data.audio import SAMPLE_RATE_HZ
 from asr_bench.data.manifest import Utterance, read_manifest, total_hours
 from asr_bench.errors import ConfigError
 from asr_bench.features.waveform import waveform_store
-from asr_bench.models.wav2vec import StepScores, Wav2Vec, Wav2VecConfig
+from asr_bench.models.checkpoint import load_wav2vec
+from asr_bench.models.wav2vec import Wav2Vec, Wav2VecConfig, resolve_implementation, sample_negatives
 from asr_bench.tasks.optim import OptimConfig, configure_optimization
 from asr_bench.tasks.pretrain_data import CropDataset, PretrainDataModule
+from asr_bench.tasks.pretrain_loss import (
+    ContrastiveLoss,
+    TimeMajorStep,
+    compiled_time_major_loss,
+    reference_loss,
+    time_major_loss,
+    time_major_summary,
+)
 from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_run, run_callbacks, start_run
 
 log = logging.getLogger(__name__)
-
-
-class ContrastiveLoss(NamedTuple):
-    loss: torch.Tensor  # scalar: per positive term
-    accuracy: torch.Tensor  # fraction of positions where the positive beats every negative
-    num_positives: int
-    # std of each target's candidate logits (positive and negatives), averaged: 0 when every candidate
-    # scores alike, the binary loss's trivial solution, whether z or the predictions carry no information
-    logit_spread: torch.Tensor
-
-
-def _valid_logits(scores: StepScores) -> tuple[torch.Tensor, torch.Tensor]:
-    """Positive (P,) and negative (P, N) logits at the prediction positions whose target is inside the crop."""
-    valid = scores.valid.unsqueeze(1).expand_as(scores.positive)  # (K, B, F)
-    positive, negative = scores.positive.float()[valid], scores.negative.float()[valid]
-    if positive.numel() == 0:
-        raise ConfigError("no prediction targets inside the crop: crops are shorter than offset + prediction_steps")
-    return positive, negative
-
-
-def _summary(loss: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> ContrastiveLoss:
-    with torch.no_grad():
-        accuracy = (positive.unsqueeze(1) > negative).all(dim=1).float().mean()
-        spread = torch.cat([positive.unsqueeze(1), negative], dim=1).std(dim=1).mean()
-    return ContrastiveLoss(loss, accuracy, int(positive.numel()), spread)
-
-
-def contrastive_bce(scores: StepScores) -> ContrastiveLoss:
-    """The paper's loss from step logits: positive (K, B, F), negative (K, B, F, N), valid (K, F)."""
-    positive, negative = _valid_logits(scores)
-    # -log sigmoid(x) = softplus(-x); -log sigmoid(-x) = softplus(x)
-    total = F.softplus(-positive).sum() + F.softplus(negative).sum()
-    return _summary(total / positive.numel(), positive, negative)
-
-
-def contrastive_infonce(scores: StepScores) -> ContrastiveLoss:
-    """Softmax cross-entropy picking the positive among itself and its negatives (vq-wav2vec / wav2vec 2.0's loss).
-
-    Not the paper's. It is offered because it depends only on logit differences: the
-    binary loss can be lowered by scoring every candidate alike (towards probability
-    1 / (N + 1)), which a model reaches by making z constant over time, and small models
-    trained briefly do exactly that (`train/z_time_std` falls towards 0, accuracy stays at
-    chance); the softmax loss gains nothing from it.
-    """
-    positive, negative = _valid_logits(scores)
-    logits = torch.cat([positive.unsqueeze(1), negative], dim=1)
-    loss = F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
-    return _summary(loss, positive, negative)
-
-
-LOSSES = {"bce": contrastive_bce, "infonce": contrastive_infonce}
 
 
 def _paper_optim() -> OptimConfig:
@@ -104,10 +63,14 @@ class PretrainDataConfig:
     valid_manifests: list[str] = field(default_factory=list)
     crop_samples: int = 150_000
     min_samples: int = 16_000  # shorter utterances are skipped (and counted in the log)
-    max_samples_per_batch: int = 1_500_000
+    # Per device: 12M (80 crops of 150k) is the paper's global batch (8 GPUs x 1.5M) on one device.
+    max_samples_per_batch: int = 12_000_000
     num_workers: int = 2
     waveform_cache_dir: str = "exp/waveforms"
     normalize: bool = True  # per-utterance zero mean, unit variance (the paper); featurization follows the checkpoint
+    # On a GPU, the waveform cache (float16) is copied into GPU memory when it takes at most a quarter of
+    # it, and crops are gathered there: no host copies, no loader workers.
+    waveforms_on_device: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,37 +82,73 @@ class PretrainConfig:
     optim: OptimConfig = field(default_factory=_paper_optim)
     trainer: TrainerConfig = field(default_factory=_paper_trainer)
     loss: Literal["bce", "infonce"] = "bce"  # bce: the paper's; infonce: see `contrastive_infonce`
-    # torch.compile the encoder and context network (the scoring stays eager). Off by default: measured 1.83x
-    # on base bf16 training steps of fixed-size crops on an H200 (benchmarks/RESULTS.md), not yet in a whole
-    # run, where the crops' lengths vary and each new length may cost a recompilation.
-    compile: bool = False
+    # auto: "time_major" on CUDA, "reference" elsewhere (module docstring)
+    implementation: Literal["auto", "reference", "time_major"] = "auto"
+    # torch.compile: time_major compiles forward and loss as one graph (shapes dynamic, so the crop lengths
+    # of short utterances cost no recompilations); reference compiles the encoder and context network.
+    # auto: on for CUDA, off elsewhere (Inductor's CPU code is not faster here, and compiling takes minutes).
+    compile: bool | Literal["auto"] = "auto"
+    # A wav2vec checkpoint of the same model config (ours, e.g. `asr-bench export`ed weights) to start from
+    # instead of random weights: pretraining continues on it with a fresh optimiser and schedule.
+    init_from: str = ""
 
 
 class PretrainTask(pl.LightningModule):
     def __init__(
-        self, model: Wav2Vec, optim: OptimConfig, hparams: dict[str, Any], loss: str = "bce", compile: bool = False
+        self,
+        model: Wav2Vec,
+        optim: OptimConfig,
+        hparams: dict[str, Any],
+        loss: str = "bce",
+        compile: bool = False,
+        implementation: str = "reference",
     ) -> None:
         super().__init__()
         self.model = model
-        # The bound method, not the module: a compiled module would register as a second copy of the weights.
-        self._forward = torch.compile(model.forward) if compile else model.forward
         self.optim = optim
-        self.loss = LOSSES[loss]
+        self.loss_name = loss
+        self.implementation = implementation
+        if implementation == "time_major":
+            self._train_step = compiled_time_major_loss(model, loss) if compile else self._time_major_step
+        else:
+            # The bound method, not the module: a compiled module would register as a second copy of the weights.
+            self._forward = torch.compile(model.forward) if compile else model.forward
         self.save_hyperparameters(hparams)  # the model config travels in every checkpoint
         self._last_step_end: float | None = None
 
-    def _step(self, wav: torch.Tensor, generator: torch.Generator | None) -> tuple[ContrastiveLoss, torch.Tensor]:
-        """The loss, and how much z varies over time (its collapse towards a constant shows as this falling to 0)."""
+    def _time_major_step(self, wav: torch.Tensor, negatives: torch.Tensor) -> TimeMajorStep:
+        return time_major_loss(self.model, wav, negatives, self.loss_name)
+
+    def _negatives(self, wav: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        config = self.model.config
+        frames = self.model.num_frames(wav.shape[1])
+        return sample_negatives(
+            wav.shape[0], frames, config.num_negatives, config.cross_sample_negatives, generator, wav.device
+        )
+
+    def _reference_step(self, wav: torch.Tensor, generator: torch.Generator | None) -> tuple[ContrastiveLoss, torch.Tensor]:
         z, c = self._forward(wav)
-        z_time_std = z.detach().float().std(dim=2).mean()
-        return self.loss(self.model.contrastive_scores(z, c, generator)), z_time_std
+        return reference_loss(self.model, z, c, self.loss_name, generator)
+
+    def _summary_due(self) -> bool:
+        """Whether Lightning writes this training step's metrics (every `log_every_n_steps` updates)."""
+        every = self.trainer.log_every_n_steps
+        return every > 0 and (self.global_step + 1) % every == 0
 
     def training_step(self, wav: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        result, z_time_std = self._step(wav, None)
-        self.log("train/loss", result.loss, prog_bar=True, batch_size=wav.shape[0])
-        self.log("train/accuracy", result.accuracy, prog_bar=True, batch_size=wav.shape[0])
-        self.log("train/z_time_std", z_time_std, batch_size=wav.shape[0])
-        self.log("train/logit_spread", result.logit_spread, batch_size=wav.shape[0])
+        batch_size = wav.shape[0]
+        if self.implementation == "time_major":
+            step = self._train_step(wav, self._negatives(wav, None))
+            self.log("train/loss", step.loss, prog_bar=True, batch_size=batch_size)
+            if self._summary_due():  # tensors only, read by the logger: no wait for the device here
+                for name, value in time_major_summary(step).items():
+                    self.log(f"train/{name}", value, batch_size=batch_size)
+            return step.loss
+        result, z_time_std = self._reference_step(wav, None)
+        self.log("train/loss", result.loss, prog_bar=True, batch_size=batch_size)
+        self.log("train/accuracy", result.accuracy, prog_bar=True, batch_size=batch_size)
+        self.log("train/z_time_std", z_time_std, batch_size=batch_size)
+        self.log("train/logit_spread", result.logit_spread, batch_size=batch_size)
         return result.loss
 
     def on_train_batch_end(self, outputs: Any, wav: torch.Tensor, batch_idx: int) -> None:
@@ -166,10 +165,15 @@ class PretrainTask(pl.LightningModule):
     def validation_step(self, wav: torch.Tensor, batch_idx: int) -> None:
         # Fixed negatives per batch, so the validation curve is not noise from resampling.
         generator = torch.Generator(device=wav.device).manual_seed(batch_idx)
-        result, _ = self._step(wav, generator)
-        self.log("valid/loss", result.loss, prog_bar=True, sync_dist=True, batch_size=wav.shape[0])
-        self.log("valid/accuracy", result.accuracy, sync_dist=True, batch_size=wav.shape[0])
-        self.log("valid/logit_spread", result.logit_spread, sync_dist=True, batch_size=wav.shape[0])
+        if self.implementation == "time_major":  # eager: validation shapes would cost compilations
+            step = self._time_major_step(wav, self._negatives(wav, generator))
+            loss, summary = step.loss, time_major_summary(step)
+        else:
+            result, _ = self._reference_step(wav, generator)
+            loss, summary = result.loss, {"accuracy": result.accuracy, "logit_spread": result.logit_spread}
+        self.log("valid/loss", loss, prog_bar=True, sync_dist=True, batch_size=wav.shape[0])
+        self.log("valid/accuracy", summary["accuracy"], sync_dist=True, batch_size=wav.shape[0])
+        self.log("valid/logit_spread", summary["logit_spread"], sync_dist=True, batch_size=wav.shape[0])
 
     def configure_optimizers(self) -> dict[str, Any]:
         return configure_optimization(self, self.optim)
@@ -183,12 +187,24 @@ def _read_all(manifests: list[str]) -> list[Utterance]:
     return utterances
 
 
-def _crop_dataset(utterances: list[Utterance], config: PretrainDataConfig, what: str) -> CropDataset:
+def _crop_dataset(
+    utterances: list[Utterance], config: PretrainDataConfig, what: str, tile: Callable[[int], int] | None
+) -> CropDataset:
     store = waveform_store(utterances, config.waveform_cache_dir, config.normalize, f"cache {what} audio")
-    dataset = CropDataset(utterances, store, config.crop_samples, config.min_samples)
+    dataset = CropDataset(utterances, store, config.crop_samples, config.min_samples, tile)
     if dataset.num_too_short:
         log.info("%s: skipped %d utterance(s) shorter than %d samples", what, dataset.num_too_short, config.min_samples)
     return dataset
+
+
+def _initial_weights(model: Wav2Vec, config: PretrainConfig) -> None:
+    """Load `config.init_from` into `model`: same model config and input normalisation, or an error."""
+    loaded = load_wav2vec(config.init_from)
+    if loaded.model.config != config.model:
+        raise ConfigError(f"{config.init_from}: init_from holds another wav2vec ({loaded.model.config}) than model ({config.model})")
+    if loaded.normalize != config.data.normalize:
+        raise ConfigError(f"{config.init_from}: init_from reads audio with normalize={loaded.normalize}, data.normalize is {config.data.normalize}")
+    model.load_state_dict(loaded.model.state_dict())
 
 
 def pretrain(config: PretrainConfig, fresh: bool = False) -> Path:
@@ -199,18 +215,26 @@ def pretrain(config: PretrainConfig, fresh: bool = False) -> Path:
     if run.finished:
         return run.out_dir
     out_dir = run.out_dir
-    train_utts = _read_all(config.data.train_manifests)
-    train_set = _crop_dataset(train_utts, config.data, "train")
-    valid_set = _crop_dataset(_read_all(config.data.valid_manifests), config.data, "valid") if config.data.valid_manifests else None
-
+    trainer = build_trainer(config.trainer, out_dir, run_callbacks(out_dir, "valid/loss" if config.data.valid_manifests else "train/loss"))
+    device = trainer.strategy.root_device
+    implementation = resolve_implementation(config.implementation, device)
+    compiled = device.type == "cuda" if config.compile == "auto" else config.compile
     model = Wav2Vec(config.model)
-    log.info("wav2vec: %.2f M parameters, %.2f h of training audio", sum(p.numel() for p in model.parameters()) / 1e6, total_hours(train_utts))
-    task = PretrainTask(model, config.optim, to_dict(config), config.loss, config.compile)
-    data = PretrainDataModule(
-        train_set, valid_set, config.data.max_samples_per_batch, config.data.num_workers, config.seed
+    if config.init_from:
+        _initial_weights(model, config)
+    tile = model.tiled_samples if implementation == "time_major" else None
+    train_utts = _read_all(config.data.train_manifests)
+    train_set = _crop_dataset(train_utts, config.data, "train", tile)
+    valid_set = _crop_dataset(_read_all(config.data.valid_manifests), config.data, "valid", tile) if config.data.valid_manifests else None
+
+    log.info(
+        "wav2vec: %.2f M parameters, %.2f h of training audio, %s implementation%s",
+        sum(p.numel() for p in model.parameters()) / 1e6, total_hours(train_utts), implementation, ", compiled" if compiled else "",
     )
-    monitor = "valid/loss" if valid_set else "train/loss"
-    callbacks = run_callbacks(out_dir, monitor)
-    trainer = build_trainer(config.trainer, out_dir, callbacks)
-    fit_run(run, trainer, task, data, pretrain_hours=total_hours(train_utts))
+    task = PretrainTask(model, config.optim, to_dict(config), config.loss, compiled, implementation)
+    data = PretrainDataModule(
+        train_set, valid_set, config.data.max_samples_per_batch, config.data.num_workers, config.seed,
+        config.data.waveforms_on_device,
+    )
+    fit_run(run, trainer, task, data, pretrain_hours=total_hours(train_utts), implementation=implementation, compiled=compiled)
     return out_dir
