@@ -4,7 +4,7 @@
 #   bash scripts/device/collect.sh FILES_AT [EXP_DIR]     (EXP_DIR default recipes/librispeech/exp)
 #
 #   FILES_AT/results.tar.gz          -> EXP_DIR/<run>/ (config, curves, summary),
-#                                       EXP_DIR/device_session_<date>-<time>/ (logs, benchmark rows, bench.md, profile),
+#                                       EXP_DIR/device_call_<date>-<time>/ (logs, benchmark rows, bench.md, profile),
 #                                       benchmarks/results/<date>-<time>-gpu-<part>.jsonl and -gpu-profile.md (in git)
 #   FILES_AT/<run>.pt.part-*         -> MODEL_DIR (default recipes/librispeech/pretrained/wav2vec_base_gpu), the
 #                                       ready pretrained model in the repository: checkpoints/last.ckpt (bf16 weights),
@@ -23,9 +23,9 @@ model_dir=${MODEL_DIR:-recipes/librispeech/pretrained/wav2vec_base_gpu}
 mkdir -p "$exp" benchmarks/results
 tar -xzf "$files/results.tar.gz" -C "$exp"
 stamp=$(date -u +%Y%m%d-%H%M)
-session="$exp/device_session_$stamp"
+session="$exp/device_call_$stamp"
 rm -rf "$session"
-mv "$exp/session" "$session"
+mv "$exp/call" "$session"
 for part in env pretrain featurize conv norm; do
     [ -s "$session/bench-$part.jsonl" ] && cp "$session/bench-$part.jsonl" "benchmarks/results/$stamp-gpu-$part.jsonl"
 done

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# There, on the lent GPU machine (the device tool runs it from the repository root; see README.md beside this).
+# On the GPU machine, from the repository root (README.md beside this says what to carry there and back).
 #
-#   bash scripts/device/run.sh session SECONDS    the CUDA tests, the throughput measurements, then pretraining base
+#   bash scripts/device/run.sh measure SECONDS    the CUDA tests, the throughput measurements, then pretraining base
 #                                                 for the time left, bf16 weights exported; ends within SECONDS
 #   bash scripts/device/run.sh continue SECONDS   the convolution and norm measurements, then more pretraining: a new
 #                                                 run from the newest weights, this machine's last run where it still
 #                                                 holds one, else the ready model in $MODEL_DIR; ends within SECONDS
 #   bash scripts/device/run.sh unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS   one part at a time
 #
-# A task has 15 minutes of device time, the machine's start included, and a call at most 10: hence time-boxed calls.
+# Sized for 15 minutes of GPU time in all, the machine's start included, and at most 10 a command: hence time-boxed calls.
 # Their files come back as results.tar.gz (benchmarks, profile, curves, configs, logs) and the bf16 weights of the
 # pretraining run in parts under 16 MiB; scripts/device/collect.sh puts them in place here.
 set -euo pipefail
@@ -152,37 +152,37 @@ EOF
 }
 
 pack() {  # the small files in one archive: benchmarks, profile and logs, the run's config, curves and summary
-    mkdir -p "$EXP/session"
+    mkdir -p "$EXP/call"
     cp "$OUT"/bench-*.jsonl "$EXP/" 2>/dev/null || true  # a later `continue` on this machine sizes its run from them
-    mv "$OUT"/*.jsonl "$OUT"/*.md "$OUT"/*.csv "$OUT"/*.log "$EXP/session/" 2>/dev/null || true
-    cp .carry/audio.json "$EXP/session/" 2>/dev/null || true
+    mv "$OUT"/*.jsonl "$OUT"/*.md "$OUT"/*.csv "$OUT"/*.log "$EXP/call/" 2>/dev/null || true
+    cp .carry/audio.json "$EXP/call/" 2>/dev/null || true
     local runs=()  # the runs whose weights this call returns
     for part in "$OUT"/*.pt.part-00; do [ -f "$part" ] && runs+=("$(basename "$part" .pt.part-00)"); done
-    (cd "$EXP" && find session "${runs[@]}" \( -path 'session/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
+    (cd "$EXP" && find call "${runs[@]}" \( -path 'call/*' -o -name '*.json' -o -name '*.csv' -o -name '*.yaml' \) \
         -type f -print0 2>/dev/null | tar --null -czf "$OUT/results.tar.gz" -T -)
-    rm -rf "$EXP/session"
+    rm -rf "$EXP/call"
     ls -l "$OUT"
 }
 
-step=${1:?"usage: $0 session SECONDS | continue SECONDS | unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS"}
+step=${1:?"usage: $0 measure SECONDS | continue SECONDS | unpack | tests | bench SECONDS | pieces SECONDS | pretrain SECONDS"}
 case "$step" in
     unpack) unpack ;;
     tests) tests "${2:-120}" ;;
     bench) bench "${2:?seconds}" ;;
     pieces) pieces "${2:?seconds}" ;;
     pretrain) pretrain "${2:?seconds}"; pack ;;
-    session | continue)
+    measure | continue)
         budget=${2:?seconds}
-        unpack 2>&1 | tee "$OUT/session.log"
-        if [ "$step" = session ]; then
+        unpack 2>&1 | tee "$OUT/call.log"
+        if [ "$step" = measure ]; then
             tests $(( budget / 9 ))
             # Measurements: at most 80 % of what is left. Pretraining gets the rest, less export, split and pack.
-            bench $(( $(left "$budget") * 8 / 10 )) 2>&1 | tee -a "$OUT/session.log"
+            bench $(( $(left "$budget") * 8 / 10 )) 2>&1 | tee -a "$OUT/call.log"
         else
-            pieces $(( budget / 6 )) 2>&1 | tee -a "$OUT/session.log"
+            pieces $(( budget / 6 )) 2>&1 | tee -a "$OUT/call.log"
         fi
         status=0
-        pretrain $(( $(left "$budget") - 45 )) "$step" 2>&1 | tee -a "$OUT/session.log" || status=$?
+        pretrain $(( $(left "$budget") - 45 )) "$step" 2>&1 | tee -a "$OUT/call.log" || status=$?
         pack
         exit $status
         ;;
