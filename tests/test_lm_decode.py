@@ -207,7 +207,7 @@ def test_tuning_picks_the_grid_point_with_lowest_wer(lm_dir: LanguageModelDir) -
                              lm_weights=(0.0, 2.0), word_scores=(0.0, 1.0))
     assert [(r["lm_weight"], r["word_score"], r["wer"]) for r in result.search] == [
         (0.0, 0.0, 50.0), (0.0, 1.0, 50.0), (2.0, 0.0, 0.0), (2.0, 1.0, 0.0)]
-    assert (result.lm_weight, result.word_score, result.wer, result.method) == (2.0, 0.0, 0.0, "grid")
+    assert (result.lm_weight, result.word_score, result.error_rate, result.metric, result.method) == (2.0, 0.0, 0.0, "wer", "grid")
 
 
 def test_random_search_is_seeded_and_stays_in_the_grid_box() -> None:
