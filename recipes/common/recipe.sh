@@ -57,10 +57,11 @@ decode_model() {
 }
 
 # report_runs CORPUS [report options ...]: every run folder under $exp_dir that has results, into $exp_dir/report.
+# CORPUS "" for a corpus the paper has no table for.
 report_runs() {
     local corpus=$1; shift
     local runs=()
     for dir in "$exp_dir"/*/; do [ -f "$dir/results.json" ] && runs+=("${dir%/}"); done
     [ ${#runs[@]} -gt 0 ] || die "no run under $exp_dir has results yet: run the training and decoding stages first"
-    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" --corpus "$corpus" "$@"
+    "$asr" report "${runs[@]}" --out-dir "$exp_dir/report" ${corpus:+--corpus "$corpus"} "$@"
 }
