@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,10 @@ from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.run import decode_beam, tune_beam, write_hypotheses
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.ctc_greedy import greedy_indices
+from decode_fixtures import HAVE_LMPLZ, log_probs
 
 TIMIT48 = PhoneTokenizer(PHONE_SETS["timit48"])
 SYMBOLS = list(TIMIT48.tokens.symbols)
-HAVE_LMPLZ = (Path(sys.executable).parent / "lmplz").is_file() or shutil.which("lmplz") is not None
 
 # After the closure "cl", "k" is far likelier than "t": log10 P(k | cl) = -0.05, while "t" backs off to a rare unigram.
 ARPA = """\\data\\
@@ -47,18 +46,10 @@ ngram 2=3
 """
 
 
-def emissions_for(frames: list[dict[str, float]]) -> torch.Tensor:
-    """(frames, 49) log-probs over TIMIT's 48 and the blank: listed symbols get their probabilities, the rest 1e-4."""
-    probs = torch.full((len(frames), len(SYMBOLS)), 1e-4)
-    for t, frame in enumerate(frames):
-        for symbol, p in frame.items():
-            probs[t, SYMBOLS.index(symbol)] = p
-    return (probs / probs.sum(-1, keepdim=True)).log()
-
-
 def closure_then_k_or_t() -> torch.Tensor:
-    """A closure, then a stop the acoustics slightly hear as t (0.55) rather than k (0.45)."""
-    return emissions_for([{"cl": 0.99}, {"<blank>": 0.99}, {"t": 0.55, "k": 0.45}, {"<blank>": 0.99}])
+    """(4, 49) log-probs over TIMIT's 48 and the blank: a closure, then a stop the acoustics slightly hear as t
+    (0.55) rather than k (0.45)."""
+    return log_probs([{"cl": 0.99}, {"<blank>": 0.99}, {"t": 0.55, "k": 0.45}, {"<blank>": 0.99}], SYMBOLS)
 
 
 @pytest.fixture()

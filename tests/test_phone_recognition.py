@@ -18,6 +18,7 @@ from asr_bench.tasks import train_ctc
 from asr_bench.tasks.ctc_data import CTC_INFEASIBLE, required_ctc_frames
 from asr_bench.tasks.train_ctc import TrainConfig, train
 from corpus_fixtures import build_speechocean_tree
+from decode_fixtures import HAVE_LMPLZ
 
 MODEL = {
     "layers": [{"channels": 128, "kernel": 11, "stride": 2}, {"channels": 128, "kernel": 11},
@@ -47,8 +48,11 @@ def metric_rows(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_phone_model_overfits_speechocean762_utterances(tmp_path: Path, ci_speechocean_rows, shared_data: Path,
-                                                         capsys) -> None:
+@pytest.fixture(scope="module")
+def phone_run(tmp_path_factory, ci_speechocean_rows, shared_data: Path) -> tuple[Path, Path]:
+    """(run dir, manifest): four real speechocean762 utterances prepared from the corpus layout, and a phone model
+    trained on them until it knows them by heart."""
+    tmp_path = tmp_path_factory.mktemp("phone_run")
     rows = sorted(ci_speechocean_rows, key=lambda r: float(r["duration_s"]))[:4]
     corpus = build_speechocean_tree(tmp_path / "so762", rows, shared_data)
     data = tmp_path / "data"
@@ -61,6 +65,11 @@ def test_phone_model_overfits_speechocean762_utterances(tmp_path: Path, ci_speec
     config = write_config(tmp_path / "conf.yaml", manifest, run_dir, data={"valid_manifest": str(manifest)},
                           trainer={"max_epochs": 70, "check_val_every_n_epoch": 35})
     assert main(["train", "-c", str(config)]) == 0
+    return run_dir, manifest
+
+
+def test_phone_model_overfits_speechocean762_utterances(phone_run, capsys) -> None:
+    run_dir, manifest = phone_run
     assert main(["decode", "--run-dir", str(run_dir), "-m", f"train={manifest}"]) == 0
     assert "train (greedy): PER" in capsys.readouterr().out
 
@@ -70,6 +79,21 @@ def test_phone_model_overfits_speechocean762_utterances(tmp_path: Path, ci_speec
     logged = metric_rows(run_dir)
     assert {"valid/per", "train/infinite_losses"} <= set(logged[0]) and "valid/wer" not in logged[0]
     assert {float(r["train/infinite_losses"]) for r in logged if r["train/infinite_losses"]} == {0.0}
+
+
+@pytest.mark.skipif(not HAVE_LMPLZ, reason="KenLM's lmplz is not built: run scripts/build_kenlm.sh")
+def test_phone_model_decodes_with_a_phone_lm_from_the_command_line(phone_run, tmp_path: Path, capsys) -> None:
+    run_dir, manifest = phone_run
+    lm = tmp_path / "phone_lm"
+    assert main(["lm", "build", "--unit", "phones", "--phone-set", "arpabet39", "--order", "3", "--out", str(lm),
+                 "--train-manifest", str(manifest)]) == 0
+    assert main(["decode", "--run-dir", str(run_dir), "-m", f"train={manifest}", "--lm", str(lm),
+                 "--tune-on", "train", "--beam-size", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "greedy PER   beam PER" in out and "tuned on train (grid, 7 decodes)" in out
+    results = json.loads((run_dir / "results.json").read_text())["splits"]["train"]
+    assert results["beam"]["per"] < 25.0 and results["beam"]["tuning"]["best_per"] == results["beam"]["per"]
+    assert results["beam"]["lm_dir"] == str(lm) and "word_score" not in results["beam"]
 
 
 def test_required_ctc_frames_counts_a_blank_between_repeats() -> None:

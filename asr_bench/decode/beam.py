@@ -40,8 +40,8 @@ class BeamSearchConfig:
     and the per-word bonus (tuned on dev). unk_score: score of a word outside the lexicon (-inf: never output).
     sil_score: bonus per word boundary. lexicon_free: decode tokens with neither lexicon nor LM (flashlight's
     lexicon-free decoder queries the LM once per token, so a word n-gram cannot serve a letter model); lm_weight and
-    word_score are then unused, and the result shows what beam search alone adds over greedy. A phone model with a
-    phone LM is decoded lexicon-free with that LM (word_score and unk_score unused) whatever this flag says.
+    word_score are then unused, and the result shows what beam search alone adds over greedy. Without this flag, a
+    phone model is decoded with its phone LM and no lexicon (word_score and unk_score unused).
     """
 
     beam_size: int = 50
