@@ -136,19 +136,16 @@ def _piped_path(command: str) -> str | None:
         return None
     program, args = Path(words[0]).name, words[1:]
     if program == "sph2pipe":
-        options, paths = [], []
+        paths = []
         skip_next = False
         for index, word in enumerate(args):
             if skip_next:
                 skip_next = False
             elif word == "-f" and index + 1 < len(args) and args[index + 1] in ("wav", "rif"):
-                options.append(word)
-                skip_next = True
-            elif word == "-p":
-                options.append(word)
-            elif word.startswith("-"):
+                skip_next = True  # the output format: WAV (RIFF), the samples unchanged
+            elif word.startswith("-") and word != "-p":  # -p: 16-bit PCM, as libsndfile decodes anyway
                 return None  # channel selection, sample ranges, other output formats: not a plain conversion
-            else:
+            elif word != "-p":
                 paths.append(word)
         return paths[0] if len(paths) == 1 else None
     if program == "sox" and len(args) == 4 and args[1:] == ["-t", "wav", "-"]:
