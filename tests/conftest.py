@@ -20,10 +20,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def _ci_rows(shared_data: Path, corpus: str) -> list[dict[str, str]]:
+    with (shared_data / "ci" / "manifest.tsv").open(encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["corpus"] == corpus]
+    assert rows, f"ci/manifest.tsv has no {corpus} rows"
+    return rows
+
+
 @pytest.fixture(scope="session")
 def ci_librispeech_rows(shared_data: Path) -> list[dict[str, str]]:
     """Rows of ../shared/data/ci/manifest.tsv for its LibriSpeech utterances (utt_id, path, duration_s, speaker, text)."""
-    with (shared_data / "ci" / "manifest.tsv").open(encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle, delimiter="\t") if row["corpus"] == "librispeech"]
-    assert rows, "ci/manifest.tsv has no librispeech rows"
-    return rows
+    return _ci_rows(shared_data, "librispeech")
+
+
+@pytest.fixture(scope="session")
+def ci_speechocean_rows(shared_data: Path) -> list[dict[str, str]]:
+    """Rows of ../shared/data/ci/manifest.tsv for its speechocean762 utterances (as above, plus phones)."""
+    return _ci_rows(shared_data, "speechocean762")

@@ -49,3 +49,31 @@ def shortest_ci_utterances(rows: list[dict[str, str]], shared_data: Path, count:
         Utterance(r["utt_id"], str(shared_data / "ci" / r["path"]), float(r["duration_s"]), r["speaker"], r["text"])
         for r in shortest
     ]
+
+
+def build_speechocean_tree(root: Path, rows: list[dict[str, str]], shared_data: Path) -> Path:
+    """`<root>/{train,resource,WAVE}` in speechocean762's layout for `rows`: symlinked FLACs, the real metadata
+    (text, genders, ages, text-phone lines) of those utterances and speakers; returns `root`."""
+    real = shared_data / "speechocean762"
+    utts = {row["utt_id"] for row in rows}
+    speakers = {row["speaker"] for row in rows}
+    train, resource = root / "train", root / "resource"
+    train.mkdir(parents=True)
+    resource.mkdir()
+    for row in rows:
+        audio = root / "WAVE" / f"SPEAKER{row['speaker']}" / f"{row['utt_id']}.flac"
+        audio.parent.mkdir(parents=True, exist_ok=True)
+        audio.symlink_to(shared_data / "ci" / row["path"])
+
+    def real_lines(path: Path, keep: set[str], key=lambda k: k) -> str:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return "".join(line + "\n" for line in lines if line.split()[0] and key(line.split()[0]) in keep)
+
+    rows = sorted(rows, key=lambda r: r["utt_id"])
+    (train / "wav.scp").write_text("".join(f"{r['utt_id']}\tWAVE/SPEAKER{r['speaker']}/{r['utt_id']}.flac\n" for r in rows))
+    (train / "text").write_text(real_lines(real / "train" / "text", utts))
+    (train / "utt2spk").write_text("".join(f"{r['utt_id']} {r['speaker']}\n" for r in rows))
+    for name in ("spk2gender", "spk2age"):
+        (train / name).write_text(real_lines(real / "train" / name, speakers))
+    (resource / "text-phone").write_text(real_lines(real / "resource" / "text-phone", utts, lambda k: k.rpartition(".")[0]))
+    return root

@@ -7,8 +7,6 @@ tests need lmplz; they skip when scripts/build_kenlm.sh has not been run.
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,10 +22,10 @@ from asr_bench.decode.run import decode_beam, read_utterances, score_utterances,
 from asr_bench.decode.tune import candidates, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.ctc_greedy import greedy_indices
+from decode_fixtures import HAVE_LMPLZ, log_probs
 
 TOKENIZER = LetterTokenizer()
 SYMBOLS = list(TOKENIZER.tokens.symbols)
-HAVE_LMPLZ = (Path(sys.executable).parent / "lmplz").is_file() or shutil.which("lmplz") is not None
 needs_lmplz = pytest.mark.skipif(not HAVE_LMPLZ, reason="KenLM's lmplz is not built: run scripts/build_kenlm.sh")
 
 # "the cat" is far likelier than "the hat": log10 P(cat | the) = -0.05, while "the hat" backs off to a rare unigram.
@@ -53,12 +51,8 @@ ngram 2=3
 
 
 def emissions_for(frames: list[dict[str, float]]) -> torch.Tensor:
-    """(frames, tokens) log-probs: each frame's listed symbols get their probabilities, the rest share 1e-4."""
-    probs = torch.full((len(frames), len(SYMBOLS)), 1e-4)
-    for t, frame in enumerate(frames):
-        for symbol, p in frame.items():
-            probs[t, SYMBOLS.index(symbol)] = p
-    return (probs / probs.sum(-1, keepdim=True)).log()
+    """(frames, tokens) log-probs over the letters: see decode_fixtures.log_probs."""
+    return log_probs(frames, SYMBOLS)
 
 
 def spelled(text: str) -> list[dict[str, float]]:
@@ -233,7 +227,7 @@ def test_tuning_picks_the_grid_point_with_lowest_wer(lm_dir: LanguageModelDir) -
                              lm_weights=(0.0, 2.0), word_scores=(0.0, 1.0))
     assert [(r["lm_weight"], r["word_score"], r["wer"]) for r in result.search] == [
         (0.0, 0.0, 50.0), (0.0, 1.0, 50.0), (2.0, 0.0, 0.0), (2.0, 1.0, 0.0)]
-    assert (result.lm_weight, result.word_score, result.wer, result.method) == (2.0, 0.0, 0.0, "grid")
+    assert (result.lm_weight, result.word_score, result.error_rate, result.metric, result.method) == (2.0, 0.0, 0.0, "wer", "grid")
 
 
 def test_random_search_is_seeded_and_stays_in_the_grid_box() -> None:

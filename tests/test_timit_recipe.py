@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -15,18 +14,11 @@ import yaml
 
 from asr_bench.config import from_dict, load_config
 from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
-from asr_bench.tasks.train_ctc import DataConfig, TrainConfig
+from asr_bench.tasks.train_ctc import TrainConfig
 from timit_fixtures import VARIANTS, build_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE = REPO_ROOT / "recipes" / "timit"
-
-phone_pipeline = pytest.mark.skipif(
-    "phone_set" not in {f.name for f in dataclasses.fields(DataConfig)},
-    reason="data.phone_set is not yet a config key of asr-bench train (the phone pipeline of issue 11, section 2): "
-    "the TIMIT configs and the recipe's training stages need it",
-)
-
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """recipes/timit/run.sh with this checkout's asr-bench (through a wrapper, as ASR_BENCH takes one command)."""
@@ -88,14 +80,12 @@ def test_the_paper_config_is_the_papers_model() -> None:
     assert network(torch.randn(1, 512, 50)).shape == (1, 50, 40)  # stride 1: one output per input frame
 
 
-@phone_pipeline
 @pytest.mark.parametrize("name", ["acoustic_model.yaml", "acoustic_model_paper.yaml"])
 def test_configs_load_as_training_configs(name: str) -> None:
     config = load_config(TrainConfig, RECIPE / "conf" / name, [])
     assert config.data.tokens == "phones" and config.data.phone_set in ("timit48", "timit39")
 
 
-@phone_pipeline
 def test_whole_recipe_on_a_generated_tree(corpus, tmp_path: Path) -> None:
     folder, _ = corpus
     pretrain = tmp_path / "wav2vec_tiny.yaml"

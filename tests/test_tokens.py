@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from asr_bench.data.phones import ARPABET_39, PHONE_SETS
 from asr_bench.data.tokens import BLANK, WORD_BOUNDARY, LetterTokenizer, PhoneTokenizer, TokenSet, normalize_text
 from asr_bench.errors import AsrBenchError
 
@@ -90,30 +91,34 @@ def test_unknown_symbol_is_an_error_naming_it() -> None:
 
 def test_phone_round_trip_on_real_phone_transcripts(shared_data: Path) -> None:
     sequences = [row["phones"].split() for row in ci_rows(shared_data, "speechocean762")]
-    inventory = sorted({p for seq in sequences for p in seq})
-    tokenizer = PhoneTokenizer.from_phones([p for seq in sequences for p in seq])
+    tokenizer = PhoneTokenizer(PHONE_SETS["arpabet39"])
 
-    assert tokenizer.tokens.symbols == (BLANK, *inventory)
-    assert len(tokenizer.tokens) == 1 + len(inventory)
+    assert tokenizer.tokens.symbols == (BLANK, *ARPABET_39)
     for seq in sequences:
         indices = tokenizer.encode(seq)
-        assert indices == [1 + inventory.index(p) for p in seq]
-        assert tokenizer.decode(indices) == " ".join(seq)
+        assert indices == [1 + ARPABET_39.index(p) for p in seq]
+        assert tokenizer.decode(indices) == " ".join(seq) == tokenizer.reference(seq)
         assert tokenizer.decode([0, *indices, 0]) == " ".join(seq)
+    assert tokenizer.encode(["ah0", "B", "T"]) == tokenizer.encode(["AH", "B", "T"])  # stress digits are not phones
 
 
-def test_phone_inventory_is_sorted_and_deduplicated() -> None:
-    tokenizer = PhoneTokenizer.from_phones(["T", "AH", "T", "B", "AH"])
-    assert tokenizer.tokens.symbols == (BLANK, "AH", "B", "T")
-    assert tokenizer.encode(["B", "AH", "T"]) == [2, 1, 3]
+def test_timit_trains_on_48_and_reads_out_39() -> None:
+    tokenizer = PhoneTokenizer(PHONE_SETS["timit48"])
+    labels = ["h#", "q", "dh", "ix", "kcl", "k", "ao", "zh", "h#"]
+    assert len(tokenizer.tokens) == 49
+    indices = tokenizer.encode(labels)
+    assert tokenizer.tokens.decode_indices(indices) == ["sil", "dh", "ix", "cl", "k", "ao", "zh", "sil"]
+    assert tokenizer.decode(indices) == "sil dh ih sil k aa sh sil" == tokenizer.reference(labels)
 
 
 def test_phone_errors() -> None:
-    tokenizer = PhoneTokenizer.from_phones(["AH", "B", "T"])
+    tokenizer = PhoneTokenizer(PHONE_SETS["arpabet39"])
     with pytest.raises(AsrBenchError, match="empty phone sequence"):
         tokenizer.encode([])
-    with pytest.raises(AsrBenchError, match="'ZH'"):
-        tokenizer.encode(["AH", "ZH"])
+    with pytest.raises(AsrBenchError, match="'XX'"):
+        tokenizer.encode(["AH", "XX"])
+    with pytest.raises(AsrBenchError, match="empty phone sequence"):
+        PhoneTokenizer(PHONE_SETS["timit61"]).encode(["q"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and error counts (<decoder>.utt.jsonl) go under <run-dir>/decode/<split>/, corpus metrics into "
         "<run-dir>/results.json. Greedy decoding always runs; with --lm "
         "(or --lexicon-free) beam search follows on the saved emissions, after tuning the LM weight and word "
-        "score on --tune-on's split if given.",
+        "score on --tune-on's split if given. Phone models are scored by PER and take a phone LM "
+        "(asr-bench lm build --unit phones), decoded without a lexicon.",
         epilog="example: asr-bench decode --run-dir exp/logmel -m dev=data/dev.jsonl -m test=data/test.jsonl "
         "--lm exp/lm --tune-on dev",
     )
@@ -37,9 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--manifest", "-m", action="append", required=True, help="SPLIT=MANIFEST (repeatable)")
     parser.add_argument("--checkpoint", help="checkpoint to use (default: <run-dir>/checkpoints/best.ckpt)")
     beam = parser.add_argument_group("beam search")
-    beam.add_argument("--lm", type=Path, help="LM directory from `asr-bench lm build`: enables lexicon + LM beam search")
+    beam.add_argument("--lm", type=Path, help="LM directory from `asr-bench lm build`: enables lexicon + LM beam search "
+                      "(a phone LM for a phone model: beam search over phones with it)")
     beam.add_argument("--lexicon-free", action="store_true",
-                      help="beam search over letters with no lexicon and no LM (the word LM cannot score letters)")
+                      help="beam search over the model's tokens with no lexicon and no LM")
     beam.add_argument("--tune-on", metavar="SPLIT",
                       help="tune --lm's weight and word score on this decoded split, then decode every split with them")
     beam.add_argument("--tune-budget", type=int, default=0, metavar="N",
@@ -62,6 +64,7 @@ def parse_split(item: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from asr_bench.decode.run import decode_beam, decode_greedy, tune_beam  # model code only when the command runs
+    from asr_bench.tasks.train_ctc import load_acoustic_model
 
     run_dir = Path(args.run_dir)
     checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / "checkpoints" / "best.ckpt"
@@ -82,15 +85,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     config = BeamSearchConfig(**{name: getattr(args, name) for name in BEAM_OPTIONS}, lexicon_free=args.lexicon_free)
+    _, tokenizer, _ = load_acoustic_model(checkpoint)
+    metric = "per" if "per" in next(iter(greedy.values())) else "wer"
     tuning = None
     if args.tune_on:
-        tuning = tune_beam(run_dir, args.tune_on, args.lm, config, args.tune_budget, args.tune_seed)
+        tuning = tune_beam(run_dir, args.tune_on, args.lm, config, args.tune_budget, args.tune_seed, tokenizer)
         config = replace(config, lm_weight=tuning.lm_weight, word_score=tuning.word_score)
         print(f"tuned on {args.tune_on} ({tuning.method}, {len(tuning.search)} decodes): "
-              f"lm_weight {tuning.lm_weight:g}, word_score {tuning.word_score:g}, WER {tuning.wer:.2f}")
-    beam = {split: decode_beam(run_dir, split, args.lm, config, args.tune_on, tuning) for split in splits}
-    what = "lexicon-free" if args.lexicon_free else f"LM, lm_weight {config.lm_weight:g}, word_score {config.word_score:g}"
-    print(f"{'split':<8} {'greedy WER':>10} {'beam WER':>10}   (beam {config.beam_size}, {what})")
+              f"lm_weight {tuning.lm_weight:g}, word_score {tuning.word_score:g}, {metric.upper()} {tuning.error_rate:.2f}")
+    beam = {split: decode_beam(run_dir, split, args.lm, config, args.tune_on, tuning, tokenizer) for split in splits}
+    what = "lexicon-free" if args.lexicon_free else f"LM, lm_weight {config.lm_weight:g}"
+    what += f", word_score {config.word_score:g}" if metric == "wer" and not args.lexicon_free else ""
+    name = metric.upper()
+    print(f"{'split':<8} {'greedy ' + name:>10} {'beam ' + name:>10}   (beam {config.beam_size}, {what})")
     for split in splits:
-        print(f"{split:<8} {greedy[split]['wer']:>10.2f} {beam[split]['wer']:>10.2f}")
+        print(f"{split:<8} {greedy[split][metric]:>10.2f} {beam[split][metric]:>10.2f}")
     return 0

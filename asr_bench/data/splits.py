@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from asr_bench.data.manifest import Utterance
 from asr_bench.errors import ConfigError, ManifestError
@@ -83,13 +83,26 @@ def speaker_disjoint_split(
         groups = {None: list(genders)}
         num_dev, num_test = 2 * num_dev_speakers_per_gender, 2 * num_test_speakers_per_gender
 
+    dev_speakers, test_speakers = hold_out_speakers(groups, num_dev, num_test, rng)
+    split: dict[str, list[Utterance]] = {"train": [], "dev": [], "test": []}
+    for utt in utterances:
+        name = "dev" if utt.speaker in dev_speakers else "test" if utt.speaker in test_speakers else "train"
+        split[name].append(utt)
+    return split
+
+
+def hold_out_speakers(
+    groups: Mapping[str | None, Sequence[str]], num_dev: int, num_test: int, rng: random.Random
+) -> tuple[set[str], set[str]]:
+    """(dev speakers, test speakers): `num_dev` and `num_test` drawn from each group (by gender, or by gender and
+    age), so held-out error rates weigh every group alike. Each group must keep a training speaker."""
     dev_speakers: set[str] = set()
     test_speakers: set[str] = set()
-    for gender in sorted(groups, key=str):
-        speakers = sorted(groups[gender])
+    for group in sorted(groups, key=str):
+        speakers = sorted(groups[group])
         needed = num_dev + num_test + 1
         if len(speakers) < needed:
-            label = f"{gender} speakers" if gender is not None else "speakers"
+            label = f"{group} speakers" if group is not None else "speakers"
             raise ManifestError(
                 f"need at least {needed} {label} ({num_dev} dev + {num_test} test + 1 train), "
                 f"the manifest has {len(speakers)}: {', '.join(speakers)}"
@@ -97,12 +110,7 @@ def speaker_disjoint_split(
         rng.shuffle(speakers)
         dev_speakers.update(speakers[:num_dev])
         test_speakers.update(speakers[num_dev : num_dev + num_test])
-
-    split: dict[str, list[Utterance]] = {"train": [], "dev": [], "test": []}
-    for utt in utterances:
-        name = "dev" if utt.speaker in dev_speakers else "test" if utt.speaker in test_speakers else "train"
-        split[name].append(utt)
-    return split
+    return dev_speakers, test_speakers
 
 
 def nested_subsets(

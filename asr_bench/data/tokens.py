@@ -1,4 +1,4 @@
-"""Token sets for CTC: letters for LibriSpeech/WSJ, phones for TIMIT.
+"""Token sets for CTC: letters for LibriSpeech/WSJ, phones for TIMIT and speechocean762.
 
 Index 0 is always the CTC blank, so models, losses and decoders agree without
 passing the blank index around.
@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from asr_bench.data.phones import PhoneSet
 from asr_bench.errors import AsrBenchError
 
 BLANK = "<blank>"
@@ -81,18 +82,34 @@ class LetterTokenizer:
 
 @dataclass(frozen=True)
 class PhoneTokenizer:
-    """Phone sequences <-> tokens, for phone recognition (TIMIT, speechocean762)."""
+    """A corpus's phone labels <-> the tokens of a phone set, for phone recognition (TIMIT, speechocean762).
 
-    tokens: TokenSet
+    The model is trained on the set's symbols (`PhoneSet.train_labels` of the manifest's phones: TIMIT's 61 folded
+    to 48, say) and its output is read, like the reference, in the set's scoring symbols (TIMIT's 39), so every
+    error rate of a phone model is a PER on the scoring set.
+    """
 
-    @classmethod
-    def from_phones(cls, phones: list[str]) -> "PhoneTokenizer":
-        return cls(TokenSet((BLANK, *sorted(set(phones)))))
+    phone_set: PhoneSet
+
+    @cached_property
+    def tokens(self) -> TokenSet:
+        return TokenSet((BLANK, *self.phone_set.symbols))
 
     def encode(self, phones: list[str]) -> list[int]:
-        if not phones:
+        """A manifest's phones (the corpus's labels) -> token indices of their training labels."""
+        labels = self.phone_set.train_labels(phones)
+        if not labels:
             raise AsrBenchError("empty phone sequence")
-        return self.tokens.encode_symbols(phones)
+        return self.tokens.encode_symbols(labels)
 
     def decode(self, indices: list[int]) -> str:
-        return " ".join(self.tokens.decode_indices([i for i in indices if i != self.tokens.blank_index]))
+        """Token indices (a model's output, blanks allowed) -> space-separated phones of the scoring set."""
+        symbols = self.tokens.decode_indices([i for i in indices if i != self.tokens.blank_index])
+        return " ".join(self.phone_set.scoring_labels(symbols))
+
+    def reference(self, phones: list[str]) -> str:
+        """A manifest's phones as they are scored: training labels, then the scoring set."""
+        return " ".join(self.phone_set.scoring_labels(self.phone_set.train_labels(phones)))
+
+
+Tokenizer = LetterTokenizer | PhoneTokenizer

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from asr_bench.config import read_yaml
 from asr_bench.data.manifest import read_manifest
+from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer, Tokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.tune import TuningResult, tune_lm_weights
@@ -185,15 +186,22 @@ def _greedy_metrics(run_dir: Path, split: str) -> tuple[str, ...]:
 
 
 def tune_beam(
-    run_dir: str | Path, split: str, lm_dir: str | Path, config: BeamSearchConfig, random_budget: int = 0, seed: int = 0
+    run_dir: str | Path,
+    split: str,
+    lm_dir: str | Path,
+    config: BeamSearchConfig,
+    random_budget: int = 0,
+    seed: int = 0,
+    tokenizer: Tokenizer = LetterTokenizer(),
 ) -> TuningResult:
-    """Tune lm_weight and word_score on the saved emissions of `split` (see decode/tune.py)."""
+    """Tune lm_weight and word_score on the saved emissions of `split` (see decode/tune.py); `tokenizer` is the
+    model's (load_acoustic_model gives it)."""
     run_dir = Path(run_dir)
     emissions, references = load_decoded_split(run_dir, split)
     return tune_lm_weights(
         emissions, references, LanguageModelDir(Path(lm_dir)), config,
         source=f"{run_dir / 'decode' / split / 'emissions.pt'} (split {split!r})",
-        random_budget=random_budget, seed=seed,
+        random_budget=random_budget, seed=seed, tokenizer=tokenizer,
     )
 
 
@@ -204,18 +212,20 @@ def decode_beam(
     config: BeamSearchConfig,
     tuned_on: str | None = None,
     tuning: TuningResult | None = None,
+    tokenizer: Tokenizer = LetterTokenizer(),
 ) -> dict[str, Any]:
     """Beam-search the saved emissions of `split`; write <split>/beam.utt.jsonl and the "beam" entry of results.json.
 
-    Lexicon-free decodes go to beam_lexicon_free.utt.jsonl and entry "beam_lexicon_free", so both can sit beside
-    greedy. `tuned_on` names the split the weights were tuned on; its search table is stored with that split.
+    Lexicon-free decodes (no LM) go to beam_lexicon_free.utt.jsonl and entry "beam_lexicon_free", so both can sit
+    beside greedy; a phone model's decode with a phone LM is "beam". `tuned_on` names the split the weights were
+    tuned on; its search table is stored with that split. `tokenizer` is the model's (load_acoustic_model gives it).
     """
     run_dir = Path(run_dir)
     emissions, references = load_decoded_split(run_dir, split)
     if not emissions:
         raise AsrBenchError(f"{run_dir / 'decode' / split / 'emissions.pt'}: no utterances to decode")
     num_tokens = next(iter(emissions.values())).shape[-1]
-    decoder = build_decoder(config, LanguageModelDir(Path(lm_dir)) if lm_dir else None, num_tokens)
+    decoder = build_decoder(config, LanguageModelDir(Path(lm_dir)) if lm_dir else None, num_tokens, tokenizer)
     started = time.perf_counter()
     hypotheses = beam_decode(decoder, emissions)
     decode_s = time.perf_counter() - started
@@ -227,6 +237,7 @@ def decode_beam(
     write_utterances(run_dir / "decode" / split / f"{name}.utt.jsonl", rows)
     greedy = recorded_entry(run_dir, split, "greedy")
     audio_s = float(greedy["audio_hours"]) * 3600 if "audio_hours" in greedy else None
+    phones = isinstance(tokenizer, PhoneTokenizer)
     entry: dict[str, Any] = {
         **rates,
         "num_utterances": len(ids),
@@ -236,12 +247,16 @@ def decode_beam(
         "decode_rtf": decode_s / audio_s if audio_s else None,
         "tuned_on": tuned_on,
     }
-    if config.lexicon_free:  # no LM: its weights would only mislead a reader of results.json
+    # Settings the decoder did not use would only mislead a reader of results.json.
+    if config.lexicon_free:  # no LM
         for unused in ("lm_weight", "word_score", "unk_score"):
+            entry.pop(unused)
+    elif phones:  # a phone LM, queried per phone: no words to score
+        for unused in ("word_score", "unk_score"):
             entry.pop(unused)
     elif math.isinf(entry["unk_score"]):  # JSON has no -inf; null = words outside the lexicon are never output
         entry["unk_score"] = None
     if tuning is not None and split == tuned_on:
-        entry["tuning"] = {"method": tuning.method, "best_wer": tuning.wer, "search": tuning.search}
+        entry["tuning"] = {"method": tuning.method, f"best_{tuning.metric}": tuning.error_rate, "search": tuning.search}
     update_results(run_dir, split, name, entry)
     return entry

@@ -1,7 +1,8 @@
 """Choose the LM weight and word score on dev emissions, as the paper does before reporting test WER.
 
-Each candidate (lm_weight, word_score) is a full beam-search decode of the tuning set, scored by corpus WER;
-the lowest WER wins, ties going to the earlier candidate so a run is reproducible. Grid search covers the
+Each candidate (lm_weight, word_score) is a full beam-search decode of the tuning set, scored by corpus WER (PER for
+a phone model, whose lexicon-free decoder has no word score: only lm_weight is tuned); the lowest wins, ties going
+to the earlier candidate so a run is reproducible. Grid search covers the
 usual range (wav2letter recipes tune lm_weight in 0-3 and word_score in -2..2); random search samples the same
 box with a seeded generator when a fixed budget of decodes matters more than regular spacing.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm
 
+from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer, Tokenizer
 from asr_bench.decode.beam import BeamSearchConfig, beam_decode, build_decoder
 from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.errors import AsrBenchError
@@ -26,13 +28,14 @@ DEFAULT_WORD_SCORES = (-2.0, -1.0, 0.0, 1.0, 2.0)
 
 @dataclass(frozen=True)
 class TuningResult:
-    """The chosen weights, their WER (percent), and every candidate tried, in the order tried."""
+    """The chosen weights, their error rate (percent; `metric` "wer" or "per"), and every candidate tried, in order."""
 
     lm_weight: float
     word_score: float
-    wer: float
+    error_rate: float
+    metric: str
     method: str  # "grid" or "random"
-    search: list[dict[str, float]]  # {"lm_weight", "word_score", "wer"} per candidate
+    search: list[dict[str, float]]  # {"lm_weight", "word_score", <metric>} per candidate
 
 
 def candidates(
@@ -62,9 +65,10 @@ def tune_lm_weights(
     word_scores: Sequence[float] = DEFAULT_WORD_SCORES,
     random_budget: int = 0,
     seed: int = 0,
+    tokenizer: Tokenizer = LetterTokenizer(),
     progress: bool = True,
 ) -> TuningResult:
-    """Decode `emissions` at each candidate and return the lowest-WER one; `source` names the set in errors.
+    """Decode `emissions` at each candidate and return the lowest-error one; `source` names the set in errors.
 
     A progress bar counts the candidates and shows the best so far.
     """
@@ -77,14 +81,19 @@ def tune_lm_weights(
     if missing:
         raise AsrBenchError(f"{source}: no reference transcript for {len(missing)} utterance(s), e.g. {missing[0]!r}")
     num_tokens = next(iter(emissions.values())).shape[-1]
-    method, points = candidates(lm_weights, word_scores, random_budget, seed)
+    phones = isinstance(tokenizer, PhoneTokenizer)
+    metric = "per" if phones else "wer"
+    method, points = candidates(lm_weights, (0.0,) if phones else word_scores, random_budget, seed)
     search: list[dict[str, float]] = []
     with tqdm(points, desc=f"tune LM weights ({method})", unit="decode", disable=not progress) as bar:
         for lm_weight, word_score in bar:
-            decoder = build_decoder(replace(config, lm_weight=lm_weight, word_score=word_score), lm_dir, num_tokens)
+            decoder = build_decoder(
+                replace(config, lm_weight=lm_weight, word_score=word_score), lm_dir, num_tokens, tokenizer
+            )
             hypotheses = beam_decode(decoder, emissions)
-            score = wer([references[i] for i in ids], [hypotheses[i] for i in ids])
-            search.append({"lm_weight": lm_weight, "word_score": word_score, "wer": score})
-            best = min(search, key=lambda row: row["wer"])  # min keeps the first of equal WERs
-            bar.set_postfix_str(f"best WER {best['wer']:.2f} at lm_weight {best['lm_weight']:g}, word_score {best['word_score']:g}")
-    return TuningResult(best["lm_weight"], best["word_score"], best["wer"], method, search)
+            score = wer([references[i] for i in ids], [hypotheses[i] for i in ids])  # over phones for phones: the PER
+            search.append({"lm_weight": lm_weight, "word_score": word_score, metric: score})
+            best = min(search, key=lambda row: row[metric])  # min keeps the first of equal error rates
+            bar.set_postfix_str(f"best {metric.upper()} {best[metric]:.2f} at lm_weight {best['lm_weight']:g}, "
+                                f"word_score {best['word_score']:g}")
+    return TuningResult(best["lm_weight"], best["word_score"], best[metric], metric, method, search)

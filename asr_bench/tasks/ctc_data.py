@@ -9,6 +9,7 @@ and under DDP each rank takes every world_size-th batch (so the Trainer runs wit
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,12 +17,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from asr_bench.data.manifest import Utterance
-from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer
+from asr_bench.data.tokens import PhoneTokenizer, Tokenizer
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.cache import FeatureStore
+from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.tasks.batching import BucketBatchSampler, BucketedDataModule
 
-Tokenizer = LetterTokenizer | PhoneTokenizer
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,17 +51,22 @@ class CTCDataset(Dataset):
         return len(self.utterances)
 
     def reference(self, utt: Utterance) -> str:
-        """The scoring reference: normalised words, or the phone string."""
+        """The scoring reference: normalised words, or the phones in the phone set's scoring symbols."""
         if isinstance(self.tokenizer, PhoneTokenizer):
-            if utt.phones is None:
-                raise AsrBenchError(f"utterance {utt.id} has no phones but the token set is phones")
-            return " ".join(utt.phones)
+            return self.tokenizer.reference(self._phones(utt))
         return self.tokenizer.decode(self.tokenizer.encode(utt.text))
 
     def targets(self, utt: Utterance) -> list[int]:
+        """Training labels: letters of the text, or the phone set's training labels of the manifest's phones."""
         if isinstance(self.tokenizer, PhoneTokenizer):
-            return self.tokenizer.encode(list(utt.phones or []))
+            return self.tokenizer.encode(self._phones(utt))
         return self.tokenizer.encode(utt.text)
+
+    @staticmethod
+    def _phones(utt: Utterance) -> list[str]:
+        if utt.phones is None:
+            raise AsrBenchError(f"utterance {utt.id} has no phones but the token set is phones")
+        return utt.phones
 
     def __getitem__(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor, str]:
         utt = self.utterances[index]
@@ -67,6 +74,52 @@ class CTCDataset(Dataset):
 
     def num_frames(self, index: int) -> int:
         return self.store.num_frames(self.utterances[index].id)
+
+
+# The reason train_summary.json lists an utterance under when data.skip_bad leaves it out.
+CTC_INFEASIBLE = "more labels than output frames"
+
+
+def required_ctc_frames(targets: Sequence[int]) -> int:
+    """Output frames CTC needs for a label sequence: one per label, plus a blank between each repeated pair."""
+    return len(targets) + sum(1 for a, b in zip(targets, targets[1:]) if a == b)
+
+
+def feasible_utterances(
+    dataset: CTCDataset, model: Wav2Letter, manifest: str, skip_bad: bool
+) -> tuple[CTCDataset, list[str]]:
+    """The dataset without utterances whose labels need more frames than the model emits for them.
+
+    CTC cannot align such an utterance: its loss is infinite (and zeroed by `zero_infinity`), so it would
+    silently teach nothing. They are an error naming them, or, with `skip_bad`, left out and returned as
+    "id: reason" lines for train_summary.json.
+    """
+    frames = [dataset.num_frames(i) for i in range(len(dataset))]
+    emitted = model.output_lengths(torch.tensor(frames)).tolist() if frames else []
+    bad: dict[str, str] = {}
+    for utt, in_frames, out_frames in zip(dataset.utterances, frames, emitted):
+        try:
+            needed = required_ctc_frames(dataset.targets(utt))
+        except AsrBenchError as exc:
+            raise AsrBenchError(f"{manifest}: utterance {utt.id}: {exc}") from exc
+        if needed > out_frames:
+            bad[utt.id] = (f"{utt.id}: {needed} CTC frames needed (labels, and blanks between repeats), the model "
+                           f"emits {out_frames} for its {in_frames} feature frames")
+    if not bad:
+        return dataset, []
+    reasons = list(bad.values())
+    if not skip_bad:
+        shown = "; ".join(reasons[:20]) + (f"; and {len(reasons) - 20} more" if len(reasons) > 20 else "")
+        raise AsrBenchError(
+            f"{manifest}: {len(reasons)} utterance(s) have more labels than the acoustic model has output frames for "
+            f"them, so CTC cannot learn them: {shown}. Fix: data.skip_bad=true leaves them out (listed in "
+            "train_summary.json); a model with less total stride emits more frames; or check the audio and transcript"
+        )
+    log.warning("leaving out %d training utterance(s) CTC cannot align (data.skip_bad): %s", len(reasons), "; ".join(reasons))
+    kept = [u for u in dataset.utterances if u.id not in bad]
+    if not kept:
+        raise AsrBenchError(f"{manifest}: no utterance left to train on: CTC can align none of them ({reasons[0]}, ...)")
+    return CTCDataset(kept, dataset.store, dataset.tokenizer), reasons
 
 
 def collate(items: list[tuple[str, torch.Tensor, torch.Tensor, str]]) -> CTCBatch:

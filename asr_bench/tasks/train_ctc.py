@@ -16,14 +16,15 @@ from typing import Any, Literal
 from pytorch_lightning.callbacks import EarlyStopping
 
 from asr_bench.config import from_dict, to_dict
-from asr_bench.data.manifest import Utterance, read_manifest, total_hours
-from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer, TokenSet
+from asr_bench.data.manifest import read_manifest, total_hours
+from asr_bench.data.phones import PHONE_SETS, phone_set
+from asr_bench.data.tokens import LetterTokenizer, PhoneTokenizer
 from asr_bench.errors import ConfigError
 from asr_bench.features.featurize import FeatureConfig, featurize_manifests
 from asr_bench.models.fairseq_checkpoint import read_checkpoint
 from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
 from asr_bench.tasks.ctc import CTCTask
-from asr_bench.tasks.ctc_data import CTCDataModule, CTCDataset, Tokenizer
+from asr_bench.tasks.ctc_data import CTC_INFEASIBLE, CTCDataModule, CTCDataset, Tokenizer, feasible_utterances
 from asr_bench.tasks.optim import OptimConfig
 from asr_bench.tasks.trainer import TrainerConfig, build_trainer, fit_run, run_callbacks, start_run
 
@@ -32,9 +33,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DataConfig:
+    """What the model is trained on. `phone_set` (a name of data/phones.py's PHONE_SETS) is required for phones.
+
+    `skip_bad`: leave out training utterances CTC cannot align (more labels than output frames; see
+    tasks/ctc_data.py) and list them in train_summary.json, instead of stopping with their names.
+    """
+
     train_manifest: str = ""
     valid_manifest: str = ""
     tokens: Literal["letters", "phones"] = "letters"
+    phone_set: str | None = None
+    skip_bad: bool = False
     max_frames_per_batch: int = 20_000
     num_workers: int = 0
 
@@ -50,16 +59,20 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
-def build_tokenizer(kind: str, symbols: list[str] | None, train: list[Utterance]) -> Tokenizer:
-    """Letters are fixed; a phone set comes from the checkpoint, or else from the training phones."""
-    if kind == "letters":
-        return LetterTokenizer()
-    if symbols is not None:
-        return PhoneTokenizer(TokenSet(tuple(symbols)))
-    phones = [p for utt in train for p in (utt.phones or [])]
-    if not phones:
-        raise ConfigError("data.tokens=phones but the training manifest has no phones")
-    return PhoneTokenizer.from_phones(phones)
+def build_tokenizer(data: DataConfig, symbols: list[str] | None = None) -> Tokenizer:
+    """Letters, or the tokens of `data.phone_set`; `symbols` (a checkpoint's) must be that tokenizer's."""
+    if data.tokens == "letters":
+        if data.phone_set is not None:
+            raise ConfigError(f"data.phone_set={data.phone_set} is only for data.tokens=phones")
+        tokenizer: Tokenizer = LetterTokenizer()
+    elif data.phone_set is None:
+        raise ConfigError(f"data.tokens=phones needs data.phone_set: one of {', '.join(PHONE_SETS)}")
+    else:
+        tokenizer = PhoneTokenizer(phone_set(data.phone_set))
+    if symbols is not None and tuple(symbols) != tokenizer.tokens.symbols:
+        raise ConfigError(f"the checkpoint's {len(symbols)} tokens are not those of data.tokens={data.tokens} "
+                          f"data.phone_set={data.phone_set}")
+    return tokenizer
 
 
 def feature_layers(features: FeatureConfig) -> list[str]:
@@ -93,7 +106,7 @@ def train(config: TrainConfig, fresh: bool = False) -> Path:
 
     train_utts = read_manifest(config.data.train_manifest)
     valid_utts = read_manifest(config.data.valid_manifest) if config.data.valid_manifest else None
-    tokenizer = build_tokenizer(config.data.tokens, None, train_utts)
+    tokenizer = build_tokenizer(config.data)
     manifests = [("featurize train", train_utts)] + ([("featurize valid", valid_utts)] if valid_utts else [])
     train_store, *valid_store = featurize_manifests(manifests, config.features)
     train_set = CTCDataset(train_utts, train_store, tokenizer)
@@ -101,6 +114,7 @@ def train(config: TrainConfig, fresh: bool = False) -> Path:
 
     layers = feature_layers(config.features)
     model = Wav2Letter(train_store.dim, len(tokenizer.tokens), config.model, len(layers))
+    train_set, skipped = feasible_utterances(train_set, model, config.data.train_manifest, config.data.skip_bad)
     hparams = {
         **to_dict(config),
         "token_symbols": list(tokenizer.tokens.symbols),
@@ -111,8 +125,8 @@ def train(config: TrainConfig, fresh: bool = False) -> Path:
     data = CTCDataModule(train_set, valid_set, config.data.max_frames_per_batch, config.data.num_workers, config.seed)
 
     # Letters: select by CER. A weak model's greedy WER can pass 100% through insertions, and then an
-    # empty output (exactly 100%) would look best. Phones: "valid/wer" is the PER.
-    monitor = ("valid/cer" if config.data.tokens == "letters" else "valid/wer") if valid_set else "train/loss"
+    # empty output (exactly 100%) would look best. Phones: by PER.
+    monitor = ("valid/cer" if config.data.tokens == "letters" else "valid/per") if valid_set else "train/loss"
     callbacks = run_callbacks(out_dir, monitor)
     if config.trainer.early_stopping_patience > 0 and valid_set:
         callbacks.append(EarlyStopping(monitor=monitor, mode="min", patience=config.trainer.early_stopping_patience))
@@ -123,7 +137,8 @@ def train(config: TrainConfig, fresh: bool = False) -> Path:
             return {}
         return {"layer_weights": dict(zip(layers, model.weighted_sum.layer_weights().tolist()))}
 
-    fit_run(run, trainer, task, data, after_fit=learned, labelled_hours=total_hours(train_utts))
+    fit_run(run, trainer, task, data, after_fit=learned, labelled_hours=total_hours(train_set.utterances),
+            skipped_utterances={CTC_INFEASIBLE: skipped} if skipped else {})
     return out_dir
 
 
@@ -143,7 +158,7 @@ def load_acoustic_model(checkpoint: str | Path) -> tuple[Wav2Letter, Tokenizer, 
     symbols, num_features = hparams.pop("token_symbols"), hparams.pop("num_features")
     layers = hparams.pop("feature_layers", 1)  # checkpoints from before the weighted sum of layers: one
     config = from_dict(TrainConfig, hparams, where=str(checkpoint))
-    tokenizer = build_tokenizer(config.data.tokens, symbols, [])
+    tokenizer = build_tokenizer(config.data, symbols)
     model = Wav2Letter(num_features, len(symbols), config.model, layers)
     model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items() if k.startswith("model.")})
     return model.eval(), tokenizer, config

@@ -42,6 +42,7 @@ WRONG_SAMPLE_RATE = "wrong sample rate"
 CORRUPT_AUDIO = "corrupt audio"
 SEGMENT_OUTSIDE_AUDIO = "segment outside audio"
 BAD_LABELS = "bad labels"  # a label outside the corpus's set, or label times outside the audio
+UNSUPPORTED_AUDIO_ENTRY = "unsupported audio entry"  # a Kaldi wav.scp command or archive offset asr-bench cannot run
 
 AUDIO_REASONS = frozenset(
     {MISSING_AUDIO, UNREADABLE_AUDIO, ZERO_LENGTH_AUDIO, WRONG_SAMPLE_RATE, CORRUPT_AUDIO, SEGMENT_OUTSIDE_AUDIO}
@@ -62,9 +63,9 @@ class Problem:
 class Candidate:
     """One utterance as a reader found it, before its audio is checked.
 
-    `offset_s`/`duration_s` make it a span of a longer recording (Kaldi `segments`); without them the
-    utterance is the whole file. `problem` is set when the reader already knows the utterance is
-    unusable (no audio, no or empty transcript, bad labels).
+    `offset_s`/`duration_s` make it a span of a longer recording (Kaldi `segments`; `duration_s` None with an
+    offset: to the end of the recording); without them the utterance is the whole file. `problem` is set when
+    the reader already knows the utterance is unusable (no audio, no or empty transcript, bad labels).
     """
 
     utt_id: str
@@ -159,14 +160,14 @@ def _check_audio(
         return info
     if cand.offset_s is None:
         return info.duration_s
-    end_s = cand.offset_s + (cand.duration_s or 0.0)
-    if cand.duration_s is None or cand.duration_s <= 0 or end_s > info.duration_s + 1.0 / info.sample_rate_hz:
+    end_s = info.duration_s if cand.duration_s is None else cand.offset_s + cand.duration_s
+    if end_s <= cand.offset_s or end_s > info.duration_s + 1.0 / info.sample_rate_hz:
         return Problem(
             SEGMENT_OUTSIDE_AUDIO,
             f"{path}: segment {cand.utt_id} spans {cand.offset_s:.3f}-{end_s:.3f} s but the audio is "
             f"{info.duration_s:.3f} s long; expected a non-empty span inside the recording",
         )
-    return cand.duration_s
+    return end_s - cand.offset_s
 
 
 def _read_header(path: Path, sample_rate_hz: int | None, verify_audio: bool) -> AudioInfo | Problem:
