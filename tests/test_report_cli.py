@@ -93,7 +93,8 @@ def test_results_md_states_what_produced_it(tmp_path: Path, monkeypatch: pytest.
     assert "asr-bench " + " ".join(argv) in text
     assert "from 8 runs" in text and "commits feedbeef (8 runs); hardware Test CPU (CPU only, 2 cores) (8 runs)" in text
     assert "| ours | logmel | 1.00 | greedy |" in text and "## Every row" in text
-    assert "![wer_dev_greedy](../out/wer_dev_greedy.png)" in text
+    assert "![wer_dev_greedy](RESULTS_figures/wer_dev_greedy.png)" in text
+    assert (target.parent / "RESULTS_figures" / "wer_dev_greedy.png").is_file() and "training/" not in text
 
 
 def test_bad_input_gives_a_message_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

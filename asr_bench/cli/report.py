@@ -31,8 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="an `asr-bench pretrain` run folder: plot its loss/accuracy curves (repeatable)",
     )
     parser.add_argument("--results-md", metavar="PATH",
-                        help="also write a recipe's RESULTS.md: the tables and figures with date, commit, "
-                        "hardware and this command")
+                        help="also write a recipe's RESULTS.md: the tables and the summary figures (copied into "
+                        "<stem>_figures/ beside it) with date, commit, hardware and this command")
     parser.add_argument("--bootstrap-replicates", type=int, default=10_000, metavar="N",
                         help="paired bootstrap replicates (default 10000; the resampling is seeded)")
     parser.set_defaults(func=run)
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     figures = write_figures(report, out_dir, args.metric, [Path(p) for p in args.pretrain_run])
     if args.results_md:
         title = f"{LAYOUTS[args.corpus].name} results" if args.corpus else "Results"
-        results_md = results_document(written["md"].read_text(), report.runs, _command(args), figures,
+        summary_figures = [figure for figure in figures if figure.parent == out_dir]  # not each run's curves
+        results_md = results_document(written["md"].read_text(), report.runs, _command(args), summary_figures,
                                       Path(args.results_md), title)
         print(f"wrote {results_md}")
     print(written["md"].read_text())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import os
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,11 @@ def _tally(values: list[str]) -> str:
 def results_document(
     tables_md: str, runs: list[Run], command: str, figures: list[Path], path: Path, title: str = "Results"
 ) -> Path:
-    """Write `path`: a header (date, commit, hardware, command), then the tables, then the figures by relative link."""
+    """Write `path`: a header (date, commit, hardware, command), then the tables, then the figures.
+
+    The figures are copied into `<path stem>_figures/` beside the page, so that the page can be published
+    (committed beside a recipe) while the report folder it was made from stays a working folder.
+    """
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     header = [
         f"# {title}",
@@ -43,10 +47,17 @@ def results_document(
         f"{_tally([r.provenance.get('git_commit') or 'not recorded' for r in runs])}; hardware "
         f"{_tally([_hardware(r.provenance) for r in runs])}.",
     ]
-    links = [f"![{figure.stem}]({Path(os.path.relpath(figure, path.parent)).as_posix()})" for figure in figures]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = path.parent / f"{path.stem}_figures"
+    if folder.is_dir():
+        shutil.rmtree(folder)  # figures of an earlier report would outlive the runs they showed
+    links = []
+    for figure in figures:
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(figure, folder / figure.name)
+        links.append(f"![{figure.stem}]({folder.name}/{figure.name})")
     parts = ["\n".join(header), tables_md.rstrip("\n")]
     if links:
         parts.append("## Figures\n\n" + "\n\n".join(links))
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n\n".join(parts) + "\n")
     return path
