@@ -22,32 +22,14 @@ from asr_bench.decode.run import decode_beam, read_utterances, score_utterances,
 from asr_bench.decode.tune import candidates, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.ctc_greedy import greedy_indices
-from decode_fixtures import HAVE_LMPLZ, log_probs
+from decode_fixtures import HAVE_LMPLZ, bigram_arpa, log_probs
 
 TOKENIZER = LetterTokenizer()
 SYMBOLS = list(TOKENIZER.tokens.symbols)
 needs_lmplz = pytest.mark.skipif(not HAVE_LMPLZ, reason="KenLM's lmplz is not built: run scripts/build_kenlm.sh")
 
 # "the cat" is far likelier than "the hat": log10 P(cat | the) = -0.05, while "the hat" backs off to a rare unigram.
-ARPA = """\\data\\
-ngram 1=6
-ngram 2=3
-
-\\1-grams:
--1.5\t<unk>\t0
-0\t<s>\t-0.3
--1.0\t</s>\t0
--0.7\tthe\t-0.5
--3.0\tcat\t-0.3
--3.0\that\t-0.3
-
-\\2-grams:
--0.05\t<s> the
--0.05\tthe cat
--0.1\tcat </s>
-
-\\end\\
-"""
+ARPA = bigram_arpa("the", "cat", "hat")
 
 
 def emissions_for(frames: list[dict[str, float]]) -> torch.Tensor:

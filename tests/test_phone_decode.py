@@ -19,31 +19,13 @@ from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.run import decode_beam, read_utterances, score_utterances, tune_beam, write_utterances
 from asr_bench.errors import AsrBenchError
 from asr_bench.models.ctc_greedy import greedy_indices
-from decode_fixtures import HAVE_LMPLZ, log_probs
+from decode_fixtures import HAVE_LMPLZ, bigram_arpa, log_probs
 
 TIMIT48 = PhoneTokenizer(PHONE_SETS["timit48"])
 SYMBOLS = list(TIMIT48.tokens.symbols)
 
 # After the closure "cl", "k" is far likelier than "t": log10 P(k | cl) = -0.05, while "t" backs off to a rare unigram.
-ARPA = """\\data\\
-ngram 1=6
-ngram 2=3
-
-\\1-grams:
--1.5\t<unk>\t0
-0\t<s>\t-0.3
--1.0\t</s>\t0
--0.7\tcl\t-0.5
--1.0\tk\t-0.3
--3.0\tt\t-0.3
-
-\\2-grams:
--0.05\t<s> cl
--0.05\tcl k
--0.1\tk </s>
-
-\\end\\
-"""
+ARPA = bigram_arpa("cl", "k", "t", likely_unigram=-1.0)
 
 
 def closure_then_k_or_t() -> torch.Tensor:

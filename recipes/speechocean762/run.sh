@@ -79,9 +79,7 @@ if run_stage 5; then
 fi
 if run_stage 6 && [ -z "$checkpoint" ]; then
     log_stage 6 "wav2vec pretraining on the training audio"
-    "$asr" pretrain -c "$pretrain_conf" out_dir="$exp_dir/pretrain" seed="$seed" \
-        data.waveform_cache_dir="$exp_dir/waveforms" \
-        data.train_manifests="[$data/train.jsonl]" data.valid_manifests="[$data/dev.jsonl]"
+    pretrain_wav2vec "$exp_dir/pretrain" "$pretrain_conf" "$data/train.jsonl" "$data/dev.jsonl"
 fi
 if run_stage 7; then
     log_stage 7 "wav2vec phone model ($wav2vec_checkpoint)"

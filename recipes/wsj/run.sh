@@ -100,8 +100,7 @@ if run_stage 5; then
 fi
 if run_stage 6 && [ -z "$checkpoint" ]; then
     log_stage 6 "wav2vec pretraining on the $train_set audio"
-    "$asr" pretrain -c "$pretrain_conf" out_dir="$pretrain_dir" seed="$seed" data.waveform_cache_dir="$exp_dir/waveforms" \
-        data.train_manifests="[$corpus/$train_set.jsonl]" data.valid_manifests="[$corpus/dev93.jsonl]"
+    pretrain_wav2vec "$pretrain_dir" "$pretrain_conf" "$corpus/$train_set.jsonl" "$corpus/dev93.jsonl"
 fi
 if run_stage 7; then
     log_stage 7 "wav2vec acoustic model on $train_set"

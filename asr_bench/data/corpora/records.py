@@ -216,7 +216,7 @@ def write_prepared(out_dir: Path, corpus: str, splits: Mapping[str, PreparedSpli
     for name, split in splits.items():
         write_manifest(out_dir / f"{name}.jsonl", split.utterances)
         summaries[name] = split.summary()
-        log.info("%s: %s", name, summaries[name].describe())
+        log.debug("%s: %s", name, summaries[name].describe())  # the CLI prints the summaries
     path = out_dir / SUMMARY_FILE
     recorded: dict[str, Any] = {}
     if path.is_file():
