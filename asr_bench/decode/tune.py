@@ -94,6 +94,6 @@ def tune_lm_weights(
             score = wer([references[i] for i in ids], [hypotheses[i] for i in ids])  # over phones for phones: the PER
             search.append({"lm_weight": lm_weight, "word_score": word_score, metric: score})
             best = min(search, key=lambda row: row[metric])  # min keeps the first of equal error rates
-            bar.set_postfix_str(f"best {metric.upper()} {best[metric]:.2f} at lm_weight {best['lm_weight']:g}, "
-                                f"word_score {best['word_score']:g}")
+            words = "" if phones else f", word_score {best['word_score']:g}"  # a phone LM has no word score
+            bar.set_postfix_str(f"best {metric.upper()} {best[metric]:.2f} at lm_weight {best['lm_weight']:g}{words}")
     return TuningResult(best["lm_weight"], best["word_score"], best[metric], metric, method, search)
