@@ -106,7 +106,7 @@ Features from it, trained and decoded beside log-mel on a CPU:
 
     recipes/librispeech/run.sh --stage 7 --stop-stage 10 --exp-dir recipes/librispeech/exp --pretrain-dir {model_dir} --wav2vec-run wav2vec_gpu
 
-More pretraining on a lent GPU starts from it and replaces it (`scripts/device/README.md`, `continue`).
+More pretraining on a GPU machine starts from it and replaces it (`scripts/device/README.md`, `continue`).
 """
 (model_dir / "README.md").write_text(card)
 print(card)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Here, before a GPU call: what the lent GPU machine lacks, put into git-ignored folders that `carry` sends.
+# Here, before a GPU call: what the GPU machine lacks, put into git-ignored folders that `carry` sends.
 #
 #   bash scripts/device/stage.sh [EXP_DIR]      (default recipes/librispeech/exp, after the recipe's stages 1-2)
 #
