@@ -10,7 +10,7 @@ import yaml
 
 import asr_bench
 from asr_bench.cli import build_parser, main
-from asr_bench.cli.decode import BEAM_OPTIONS
+from asr_bench.cli.decode import BEAM_OPTIONS, default_checkpoint
 from asr_bench.config import from_dict, load_config
 from asr_bench.decode.beam import BeamSearchConfig
 from asr_bench.decode.run import recorded_entry
@@ -86,3 +86,15 @@ def test_a_corrupt_results_file_is_a_message(tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text('{"splits": {"dev": ')
     with pytest.raises(AsrBenchError, match=rf"{tmp_path / 'results.json'}: not valid JSON"):
         recorded_entry(tmp_path, "dev", "greedy")
+
+
+def test_decode_takes_last_ckpt_of_a_run_that_never_validated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    assert default_checkpoint(tmp_path / "run") == checkpoints / "best.ckpt"  # nothing there: best.ckpt is named
+    (checkpoints / "last.ckpt").write_bytes(b"")
+    assert default_checkpoint(tmp_path / "run") == checkpoints / "last.ckpt"
+    assert "no best.ckpt (the run never validated): decoding last.ckpt" in capsys.readouterr().out
+    (checkpoints / "best.ckpt").write_bytes(b"")
+    assert default_checkpoint(tmp_path / "run") == checkpoints / "best.ckpt"
+

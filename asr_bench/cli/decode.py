@@ -36,7 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run-dir", required=True, help="training output directory (has checkpoints/)")
     parser.add_argument("--manifest", "-m", action="append", required=True, help="SPLIT=MANIFEST (repeatable)")
-    parser.add_argument("--checkpoint", help="checkpoint to use (default: <run-dir>/checkpoints/best.ckpt)")
+    parser.add_argument("--checkpoint", help="checkpoint to use (default: <run-dir>/checkpoints/best.ckpt; last.ckpt "
+                        "for a run that never validated)")
     beam = parser.add_argument_group("beam search")
     beam.add_argument("--lm", type=Path, help="LM directory from `asr-bench lm build`: enables lexicon + LM beam search "
                       "(a phone LM for a phone model: beam search over phones with it)")
@@ -62,12 +63,21 @@ def parse_split(item: str) -> tuple[str, str]:
     return Path(item).stem, item
 
 
+def default_checkpoint(run_dir: Path) -> Path:
+    """best.ckpt; a run whose training ended before its first validation has only last.ckpt, and says so."""
+    checkpoints = run_dir / "checkpoints"
+    if not (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file():
+        print(f"{checkpoints}: no best.ckpt (the run never validated): decoding last.ckpt")
+        return checkpoints / "last.ckpt"
+    return checkpoints / "best.ckpt"
+
+
 def run(args: argparse.Namespace) -> int:
     from asr_bench.decode.run import decode_beam, decode_greedy, tune_beam  # model code only when the command runs
     from asr_bench.tasks.train_ctc import load_acoustic_model
 
     run_dir = Path(args.run_dir)
-    checkpoint = Path(args.checkpoint) if args.checkpoint else run_dir / "checkpoints" / "best.ckpt"
+    checkpoint = Path(args.checkpoint) if args.checkpoint else default_checkpoint(run_dir)
     if not checkpoint.is_file():
         raise AsrBenchError(f"{checkpoint} does not exist: expected a run folder of `asr-bench train` "
                             "(its checkpoints/best.ckpt), or a checkpoint given with --checkpoint")

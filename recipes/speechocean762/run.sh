@@ -27,6 +27,7 @@ seed=0
 dev_speakers_per_group=2            # held-out speakers from each gender x child/adult group
 test_speakers_per_group=2           # the same for test, when the copy has no test/
 subset_hours=10min,30min,1h,2h      # nested labelled subsets of train, for the labelled-data sweep
+subset_tolerance=0.02               # largest relative gap between a subset's hours and its target
 lm_order=4
 checkpoint=""
 pretrain_config=""
@@ -55,7 +56,7 @@ fi
 if run_stage 2; then
     log_stage 2 "nested labelled subsets of train: $subset_hours"
     "$asr" split --manifest "$data/train.jsonl" --out-dir "$data/subsets" --no-hold-out --seed "$seed" \
-        --subset-hours "$subset_hours"
+        --subset-hours "$subset_hours" --subset-tolerance "$subset_tolerance"
 fi
 
 if run_stage 3; then
