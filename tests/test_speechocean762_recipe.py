@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from corpus_fixtures import build_speechocean_tree
 from decode_fixtures import HAVE_LMPLZ
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RECIPE = REPO_ROOT / "recipes" / "speechocean762"
+from recipe_fixtures import run_recipe, write_tiny_wav2vec_config
 
 
 @pytest.mark.skipif(not HAVE_LMPLZ, reason="KenLM's lmplz is not built: run scripts/build_kenlm.sh")
@@ -25,30 +19,15 @@ def test_whole_recipe_with_its_sweep(tmp_path: Path, ci_speechocean_rows, shared
     # hold one out of each for dev and one for test.
     ages = corpus / "train" / "spk2age"
     ages.write_text("".join(f"{line.split()[0]} 30\n" for line in ages.read_text().splitlines()))
-    pretrain = tmp_path / "wav2vec_tiny.yaml"
-    pretrain.write_text(yaml.safe_dump({
-        "data": {"crop_samples": 10000, "min_samples": 8000, "max_samples_per_batch": 80000, "num_workers": 0},
-        "model": {
-            "encoder_layers": [{"channels": 8, "kernel": k, "stride": s} for k, s in ((10, 5), (8, 4), (4, 2), (4, 2), (4, 2))],
-            "context_layers": [{"channels": 8, "kernel": 3}],
-            "prediction_steps": 4,
-        },
-        "trainer": {"max_epochs": -1, "max_steps": 3, "val_check_interval": 3, "check_val_every_n_epoch": None,
-                    "progress_bar": False},
-    }))
-    wrapper = tmp_path / "asr-bench"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -m asr_bench.cli \"$@\"\n")
-    wrapper.chmod(0o755)
+    pretrain = write_tiny_wav2vec_config(tmp_path / "wav2vec_tiny.yaml")
     exp = tmp_path / "exp"
-    done = subprocess.run(
-        ["bash", str(RECIPE / "run.sh"), "--corpus-dir", str(corpus), "--exp-dir", str(exp),
-         "--dev-speakers-per-group", "1", "--test-speakers-per-group", "1",
-         "--subset-hours", "0.004", "--subset-tolerance", "0.5", "--lm-order", "2", "--pretrain-config", str(pretrain),
-         "--sweep", "all", "--sweep-steps", "2", "--tune-budget", "2", "--results-md", str(tmp_path / "RESULTS.md"),
-         "--", "model.layers=[{channels: 16, kernel: 5, stride: 2}]", "trainer.val_check_interval=2",
-         "trainer.progress_bar=false"],
-        capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "ASR_BENCH": str(wrapper), "PYTHONPATH": str(REPO_ROOT)},
+    done = run_recipe(
+        "speechocean762", tmp_path, "--corpus-dir", str(corpus), "--exp-dir", str(exp),
+        "--dev-speakers-per-group", "1", "--test-speakers-per-group", "1",
+        "--subset-hours", "0.004", "--subset-tolerance", "0.5", "--lm-order", "2", "--pretrain-config", str(pretrain),
+        "--sweep", "all", "--sweep-steps", "2", "--tune-budget", "2", "--results-md", str(tmp_path / "RESULTS.md"),
+        "--", "model.layers=[{channels: 16, kernel: 5, stride: 2}]", "trainer.val_check_interval=2",
+        "trainer.progress_bar=false",
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "dev: 10 utterances, 2 speakers" in done.stdout and "test: 10 utterances, 2 speakers" in done.stdout

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,22 +13,14 @@ import yaml
 from asr_bench.config import from_dict, load_config
 from asr_bench.models.wav2letter import Wav2Letter, Wav2LetterConfig
 from asr_bench.tasks.train_ctc import TrainConfig
+from recipe_fixtures import REPO_ROOT, run_recipe, write_tiny_wav2vec_config
 from timit_fixtures import VARIANTS, build_tree
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPE = REPO_ROOT / "recipes" / "timit"
 
+
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """recipes/timit/run.sh with this checkout's asr-bench (through a wrapper, as ASR_BENCH takes one command)."""
-    wrapper = tmp_path / "asr-bench"
-    if not wrapper.exists():
-        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m asr_bench.cli "$@"\n')
-        wrapper.chmod(0o755)
-    env = {**os.environ, "ASR_BENCH": str(wrapper), "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        ["bash", str(RECIPE / "run.sh"), "--exp-dir", str(tmp_path / "exp"), *args],
-        capture_output=True, text=True, env=env, timeout=1200,
-    )
+    return run_recipe("timit", tmp_path, "--exp-dir", str(tmp_path / "exp"), *args)
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +78,7 @@ def test_configs_load_as_training_configs(name: str) -> None:
 
 def test_whole_recipe_on_a_generated_tree(corpus, tmp_path: Path) -> None:
     folder, _ = corpus
-    pretrain = tmp_path / "wav2vec_tiny.yaml"
-    pretrain.write_text(yaml.safe_dump({
-        "data": {"crop_samples": 10000, "min_samples": 8000, "max_samples_per_batch": 80000, "num_workers": 0},
-        "model": {
-            "encoder_layers": [{"channels": 8, "kernel": k, "stride": s} for k, s in ((10, 5), (8, 4), (4, 2), (4, 2), (4, 2))],
-            "context_layers": [{"channels": 8, "kernel": 3}],
-            "prediction_steps": 4,
-        },
-        "trainer": {"max_epochs": -1, "max_steps": 3, "val_check_interval": 3, "check_val_every_n_epoch": None,
-                    "progress_bar": False},
-    }))
+    pretrain = write_tiny_wav2vec_config(tmp_path / "wav2vec_tiny.yaml")
     done = _run(
         tmp_path, "--corpus-dir", str(folder), "--pretrain-config", str(pretrain), "--",
         "model.layers=[{channels: 16, kernel: 5, stride: 2}]", "trainer.max_epochs=1", "trainer.progress_bar=false",

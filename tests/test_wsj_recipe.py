@@ -6,19 +6,16 @@ minutes on two idle cores."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import soundfile
 
 from asr_bench.data.manifest import read_manifest
+from recipe_fixtures import run_recipe
 from sphere_fixtures import encode_shorten, sphere_header, wsj_header_fields
 from wsj_fixtures import FixtureUtt, build_wsj
 
-REPO = Path(__file__).resolve().parents[1]
 # LibriSpeech speaker -> (WSJ set, WSJ speaker id, disc of its audio)
 ASSIGNMENT = {
     "118": ("si84", "01a", "11_1_1"),
@@ -61,19 +58,14 @@ def speech_as_wsj(ci_librispeech_rows: list[dict[str, str]], shared_data: Path) 
 
 def test_wsj_recipe_end_to_end(tmp_path: Path, ci_librispeech_rows, shared_data: Path) -> None:
     fixture = build_wsj(tmp_path / "ldc", b"", utterances=speech_as_wsj(ci_librispeech_rows, shared_data))
-    wrapper = tmp_path / "asr-bench"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m asr_bench.cli "$@"\n')
-    wrapper.chmod(0o755)
     (tmp_path / "wav2vec_tiny.yaml").write_text(TINY_WAV2VEC)
     exp = tmp_path / "exp"
-    env = {**os.environ, "ASR_BENCH": str(wrapper), "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    command = [
-        "bash", str(REPO / "recipes" / "wsj" / "run.sh"),
+    done = run_recipe(
+        "wsj", tmp_path,
         "--wsj0", str(fixture.roots["wsj0"]), "--wsj1", str(fixture.roots["wsj1"]), "--exp-dir", str(exp),
         "--subset-hours", "0.005h,0.01h", "--low-resource", "0.01h", "--subset-tolerance", "0.1",
         "--pretrain-config", str(tmp_path / "wav2vec_tiny.yaml"), "--tune-budget", "2", "--", *TINY_AM,
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
     stages = [line for line in done.stdout.splitlines() if "] stage " in line]
     assert [line.split("stage ")[1].split(":")[0] for line in stages] == [str(n) for n in range(1, 11)]

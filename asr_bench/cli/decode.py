@@ -97,18 +97,16 @@ def run(args: argparse.Namespace) -> int:
     config = BeamSearchConfig(**{name: getattr(args, name) for name in BEAM_OPTIONS}, lexicon_free=args.lexicon_free)
     _, tokenizer, _ = load_acoustic_model(checkpoint)
     metric = "per" if "per" in next(iter(greedy.values())) else "wer"
-
-    def words_part(word_score: float) -> str:  # a phone LM has no word score to show
-        return f", word_score {word_score:g}" if metric == "wer" else ""
-
     tuning = None
     if args.tune_on:
         tuning = tune_beam(run_dir, args.tune_on, args.lm, config, args.tune_budget, args.tune_seed, tokenizer)
         config = replace(config, lm_weight=tuning.lm_weight, word_score=tuning.word_score)
-        print(f"tuned on {args.tune_on} ({tuning.method}, {len(tuning.search)} decodes): "
-              f"lm_weight {tuning.lm_weight:g}{words_part(tuning.word_score)}, {metric.upper()} {tuning.error_rate:.2f}")
+    weights = f"lm_weight {config.lm_weight:g}" + (f", word_score {config.word_score:g}" if metric == "wer" else "")
+    if tuning is not None:  # a phone LM has no word score: only the LM weight is shown
+        print(f"tuned on {args.tune_on} ({tuning.method}, {len(tuning.search)} decodes): {weights}, "
+              f"{metric.upper()} {tuning.error_rate:.2f}")
     beam = {split: decode_beam(run_dir, split, args.lm, config, args.tune_on, tuning, tokenizer) for split in splits}
-    what = "lexicon-free" if args.lexicon_free else f"LM, lm_weight {config.lm_weight:g}{words_part(config.word_score)}"
+    what = "lexicon-free" if args.lexicon_free else f"LM, {weights}"
     name = metric.upper()
     print(f"{'split':<8} {'greedy ' + name:>10} {'beam ' + name:>10}   (beam {config.beam_size}, {what})")
     for split in splits:

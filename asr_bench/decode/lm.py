@@ -208,7 +208,10 @@ def build_lm(
     if phone_set is not None and lexicon:
         raise AsrBenchError("a phone LM has no lexicon: lexicon manifests and word lists are for word LMs only")
     word_counts = Counter(word for sentence in text.sentences for word in sentence.split())
-    lexicon_words = set() if phone_set is not None else lexicon.words() if lexicon else set(word_counts) | text.train_words
+    if phone_set is not None:
+        lexicon_words: set[str] = set()  # phone models decode lexicon-free
+    else:
+        lexicon_words = lexicon.words() if lexicon else set(word_counts) | text.train_words
     unit = "words" if phone_set is None else f"phones {phone_set.name}"
     inputs = _input_digest(text, order, unit, lexicon_words)
     previous = json.loads(lm_dir.info.read_text(encoding="utf-8")) if lm_dir.info.is_file() else {}

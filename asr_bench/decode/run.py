@@ -36,7 +36,7 @@ from asr_bench.decode.lm import LanguageModelDir
 from asr_bench.decode.tune import TuningResult, tune_lm_weights
 from asr_bench.errors import AsrBenchError
 from asr_bench.features.featurize import featurize_manifest
-from asr_bench.metrics import METRICS, METRICS_BY_TOKENS, error_rate, utterance_errors
+from asr_bench.metrics import METRICS_BY_TOKENS, error_rate, utterance_errors
 from asr_bench.models.ctc_greedy import greedy_indices
 from asr_bench.models.wav2letter import Wav2Letter
 from asr_bench.provenance import provenance
@@ -179,12 +179,6 @@ def load_decoded_split(run_dir: Path, split: str) -> tuple[dict[str, torch.Tenso
     return {i: emissions[i] for i in references}, references
 
 
-def _greedy_metrics(run_dir: Path, split: str) -> tuple[str, ...]:
-    """The metrics the greedy decode of `split` was scored by: the model's unit, which beam search keeps."""
-    rows = read_utterances(run_dir / "decode" / split / "greedy.utt.jsonl")
-    return tuple(metric for metric in METRICS if rows and metric in rows[0])
-
-
 def tune_beam(
     run_dir: str | Path,
     split: str,
@@ -231,13 +225,12 @@ def decode_beam(
     decode_s = time.perf_counter() - started
     ids = list(references)
     name = "beam_lexicon_free" if config.lexicon_free else "beam"
-    rates, rows = score_utterances(
-        ids, [references[i] for i in ids], [hypotheses[i] for i in ids], _greedy_metrics(run_dir, split)
-    )
+    phones = isinstance(tokenizer, PhoneTokenizer)
+    metrics = METRICS_BY_TOKENS["phones" if phones else "letters"]  # the metrics greedy decoding scored
+    rates, rows = score_utterances(ids, [references[i] for i in ids], [hypotheses[i] for i in ids], metrics)
     write_utterances(run_dir / "decode" / split / f"{name}.utt.jsonl", rows)
     greedy = recorded_entry(run_dir, split, "greedy")
     audio_s = float(greedy["audio_hours"]) * 3600 if "audio_hours" in greedy else None
-    phones = isinstance(tokenizer, PhoneTokenizer)
     entry: dict[str, Any] = {
         **rates,
         "num_utterances": len(ids),

@@ -51,11 +51,11 @@ def results_document(
     folder = path.parent / f"{path.stem}_figures"
     if folder.is_dir():
         shutil.rmtree(folder)  # figures of an earlier report would outlive the runs they showed
-    links = []
+    if figures:
+        folder.mkdir()
     for figure in figures:
-        folder.mkdir(exist_ok=True)
         shutil.copyfile(figure, folder / figure.name)
-        links.append(f"![{figure.stem}]({folder.name}/{figure.name})")
+    links = [f"![{figure.stem}]({folder.name}/{figure.name})" for figure in figures]
     parts = ["\n".join(header), tables_md.rstrip("\n")]
     if links:
         parts.append("## Figures\n\n" + "\n\n".join(links))

@@ -83,12 +83,11 @@ sweep_runs() {
 
 # report_runs CORPUS [report options ...]: every run under $exp_dir with results (sweep cells included) into
 # $exp_dir/report, with the curves of every pretraining run in $exp_dir/pretrain* and the results page
-# (--results-md recipes/<corpus>/RESULTS.md publishes it beside the recipe). CORPUS "" for a corpus the paper
-# has no table for.
+# (--results-md recipes/<corpus>/RESULTS.md publishes it beside the recipe).
 report_runs() {
     local corpus=$1; shift
     local curves=()
     for dir in "$exp_dir"/pretrain*/; do [ -f "$dir/logs/metrics.csv" ] && curves+=(--pretrain-run "${dir%/}"); done
-    "$asr" report "$exp_dir" --out-dir "$exp_dir/report" ${corpus:+--corpus "$corpus"} --results-md "${results_md:-$exp_dir/report/RESULTS.md}" \
+    "$asr" report "$exp_dir" --out-dir "$exp_dir/report" --corpus "$corpus" --results-md "${results_md:-$exp_dir/report/RESULTS.md}" \
         ${curves[@]+"${curves[@]}"} "$@"
 }
